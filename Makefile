@@ -1,0 +1,26 @@
+# distlab: see README.md. `make test` is what CI runs; `make grade` grades the reference.
+CARGO ?= cargo
+DIR ?= ../distlab-handout
+
+.PHONY: test grade bench fmt lint handout check-handout lab3a lab3b lab3c lab3d
+
+test:
+	$(CARGO) test --workspace --release -q 2>&1
+
+grade:
+	$(CARGO) run --release -q -p grading --bin grade -- run
+
+bench:
+	$(CARGO) run --release -q -p labs --example bench_runtime
+	$(CARGO) run --release -q -p labrpc --example bench_labrpc
+	$(CARGO) run --release -q -p labs --example bench_checker
+
+handout:
+	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR)
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

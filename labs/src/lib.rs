@@ -1,0 +1,28 @@
+//! The distlab lab runtime.
+//!
+//! Lab code (the network, the reference solutions, the testers and the suites) takes its
+//! threads, locks, channels, clock and randomness from this crate and never from `std`,
+//! `parking_lot`, `crossbeam` or `rand` directly. That single seam is what lets one test run on
+//! two backends without any caller changing:
+//!
+//! * **real**: OS threads, `parking_lot` locks, `crossbeam-channel` channels and the wall clock;
+//! * **sim** (the default for tests): a deterministic simulation in which one seed fixes every
+//!   scheduling choice, network fault and random number, and the clock is virtual.
+//!
+//! A test runs inside a [`world::World`], usually through the [`lab_test!`] macro, which reads
+//! `LAB_SEED`, `LAB_SEEDS`, `LAB_RUNTIME` and `LAB_CHECK_DETERMINISM` and prints the replay command
+//! of any failure.
+
+pub mod harness;
+// pub mod history;
+// pub mod persister;
+// pub mod porcupine;
+pub mod rand;
+mod sim;
+pub mod sync;
+pub mod thread;
+pub mod time;
+pub mod world;
+
+// pub use persister::Persister;
+pub use world::{Node, World};

@@ -1,0 +1,534 @@
+//! The deterministic scheduler behind the `sim` backend.
+//!
+//! Every simulated thread is an OS thread, but only the one holding the *baton* runs; all others
+//! are parked. At each runtime call the running thread asks the scheduler who runs next, and the
+//! world's seeded RNG decides among the runnable threads, so one seed replays one interleaving.
+//! The clock is virtual: it moves by a small fixed cost per runtime call and jumps to the
+//! earliest timer when no thread can run.
+//!
+//! Invariants: `state.current` is the only thread not parked; a thread is in `runnable` iff its
+//! status is `Runnable`; a `Blocked` thread is listed under each of its wait keys and, if it has a
+//! deadline, in `timers`.
+
+use crate::world::{Failure, FailureKind, Node};
+use parking_lot::Mutex;
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Virtual nanoseconds charged for each runtime call, so that polling loops see time move.
+pub(crate) const CALL_COST_NS: u64 = 1_000;
+
+/// The payload a killed thread unwinds with; never printed.
+pub(crate) struct KillSignal;
+
+/// Why a blocked thread was woken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Still waiting.
+    None,
+    /// A notify on the key at this position in the wait list.
+    Notified(usize),
+    /// Its deadline passed.
+    Timeout,
+    /// Its node was killed or the world is ending.
+    Killed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Runnable,
+    Running,
+    Blocked,
+    Done,
+}
+
+/// Hands the baton to one OS thread: spin briefly (cheap ping-pong), then park.
+pub(crate) struct Parker {
+    flag: AtomicBool,
+    thread: std::sync::OnceLock<std::thread::Thread>,
+}
+
+impl Parker {
+    fn new() -> Arc<Parker> {
+        Arc::new(Parker { flag: AtomicBool::new(false), thread: std::sync::OnceLock::new() })
+    }
+    fn unpark(&self) {
+        self.flag.store(true, Ordering::Release);
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+    fn park(&self) {
+        for _ in 0..2_000 {
+            if self.flag.swap(false, Ordering::Acquire) {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+        while !self.flag.swap(false, Ordering::Acquire) {
+            std::thread::park();
+        }
+    }
+}
+
+struct SThread {
+    name: Arc<str>,
+    node: Node,
+    status: Status,
+    keys: Vec<usize>,
+    what: &'static str,
+    timer: Option<(u64, u64)>,
+    wake: Wake,
+    parker: Arc<Parker>,
+}
+
+/// The scheduler state, behind one lock that only the baton holder (or the driver) takes.
+pub(crate) struct State {
+    pub(crate) now: u64,
+    threads: Vec<SThread>,
+    runnable: Vec<usize>,
+    timers: BTreeSet<(u64, u64, usize)>,
+    seq: u64,
+    waiters: BTreeMap<usize, Vec<usize>>,
+    current: Option<usize>,
+    rng: SmallRng,
+    digest: u64,
+    trace: Option<Vec<(u32, u64)>>,
+    ending: bool,
+    failure: Option<Failure>,
+    live: usize,
+    time_limit: u64,
+    steps: u64,
+}
+
+/// What a finished simulation reports.
+pub(crate) struct Finish {
+    pub(crate) failure: Option<Failure>,
+    pub(crate) digest: u64,
+    pub(crate) trace: Option<Vec<(u32, u64)>>,
+    pub(crate) now: u64,
+    pub(crate) steps: u64,
+    pub(crate) thread_names: Vec<String>,
+}
+
+/// One simulated world's scheduler.
+pub(crate) struct Sim {
+    pub(crate) state: Mutex<State>,
+    progress: AtomicU64,
+    computing: AtomicBool,
+    done: std::sync::Mutex<bool>,
+    done_cv: std::sync::Condvar,
+    os_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+fn mix(h: u64, v: u64) -> u64 {
+    (h ^ v).wrapping_mul(0x100_0000_01b3).rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15
+}
+
+impl State {
+    fn record(&mut self, tid: usize) {
+        self.steps += 1;
+        self.digest = mix(mix(self.digest, tid as u64), self.now);
+        if let Some(t) = &mut self.trace {
+            t.push((tid as u32, self.now));
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        while let Some(&(deadline, seq, tid)) = self.timers.first() {
+            if deadline > self.now {
+                break;
+            }
+            self.timers.remove(&(deadline, seq, tid));
+            self.threads[tid].timer = None;
+            self.wake(tid, Wake::Timeout);
+        }
+    }
+
+    fn wake(&mut self, tid: usize, why: Wake) {
+        let t = &mut self.threads[tid];
+        if t.status != Status::Blocked {
+            return;
+        }
+        t.status = Status::Runnable;
+        t.wake = why;
+        let keys = std::mem::take(&mut t.keys);
+        if let Some((d, s)) = t.timer.take() {
+            self.timers.remove(&(d, s, tid));
+        }
+        for k in keys {
+            if let Some(list) = self.waiters.get_mut(&k) {
+                list.retain(|&w| w != tid);
+                if list.is_empty() {
+                    self.waiters.remove(&k);
+                }
+            }
+        }
+        self.runnable.push(tid);
+    }
+
+    /// Ends the world: records the first failure and wakes every thread so that it unwinds.
+    fn end(&mut self, failure: Option<Failure>) {
+        if self.failure.is_none() {
+            self.failure = failure;
+        }
+        if self.ending {
+            return;
+        }
+        self.ending = true;
+        let blocked: Vec<usize> =
+            (0..self.threads.len()).filter(|&t| self.threads[t].status == Status::Blocked).collect();
+        for t in blocked {
+            self.wake(t, Wake::Killed);
+        }
+    }
+
+    /// Picks the next thread to run when the current one cannot, advancing virtual time.
+    fn pick_next(&mut self) -> Option<usize> {
+        loop {
+            self.fire_timers();
+            if !self.runnable.is_empty() {
+                let i = self.rng.random_range(0..self.runnable.len());
+                let tid = self.runnable.swap_remove(i);
+                self.record(tid);
+                return Some(tid);
+            }
+            if let Some(&(deadline, _, _)) = self.timers.first() {
+                if deadline > self.time_limit && !self.ending {
+                    self.now = self.time_limit;
+                    let secs = self.time_limit as f64 / 1e9;
+                    self.end(Some(Failure::new(
+                        FailureKind::TimeLimit,
+                        format!("test took longer than {secs:.0} seconds (virtual time)"),
+                    )));
+                    continue;
+                }
+                self.now = self.now.max(deadline);
+                continue;
+            }
+            if self.live == 0 {
+                return None;
+            }
+            let report = self.deadlock_report();
+            self.end(Some(Failure::new(FailureKind::Deadlock, report)));
+            if self.runnable.is_empty() {
+                return None;
+            }
+        }
+    }
+
+    fn deadlock_report(&self) -> String {
+        let mut s = String::from("deadlock: no thread can run and no timer is pending. Blocked threads:\n");
+        for t in self.threads.iter().filter(|t| t.status == Status::Blocked) {
+            s.push_str(&format!("  thread '{}' of node '{}' waits in {}\n", t.name, t.node.name(), t.what));
+        }
+        s.push_str("Look for a lock held while waiting on a channel or another lock, or a receive whose sender is gone.");
+        s
+    }
+
+    pub(crate) fn current_name(&self) -> String {
+        match self.current {
+            Some(t) => format!("'{}' of node '{}'", self.threads[t].name, self.threads[t].node.name()),
+            None => "(none)".into(),
+        }
+    }
+}
+
+impl Sim {
+    pub(crate) fn new(seed: u64, time_limit_ns: u64, trace: bool) -> Sim {
+        Sim {
+            state: Mutex::new(State {
+                now: 0,
+                threads: Vec::new(),
+                runnable: Vec::new(),
+                timers: BTreeSet::new(),
+                seq: 0,
+                waiters: BTreeMap::new(),
+                current: None,
+                rng: SmallRng::seed_from_u64(seed),
+                digest: seed,
+                trace: trace.then(Vec::new),
+                ending: false,
+                failure: None,
+                live: 0,
+                time_limit: time_limit_ns,
+                steps: 0,
+            }),
+            progress: AtomicU64::new(0),
+            computing: AtomicBool::new(false),
+            done: std::sync::Mutex::new(false),
+            done_cv: std::sync::Condvar::new(),
+            os_threads: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.state.lock().now
+    }
+
+    /// Draws a random value from the world's stream (a runtime call).
+    pub(crate) fn with_rng<R>(&self, me: usize, f: impl FnOnce(&mut SmallRng) -> R) -> R {
+        let r = {
+            let mut st = self.state.lock();
+            let r = f(&mut st.rng);
+            st.digest = mix(st.digest, 0xd1ce);
+            r
+        };
+        self.yield_now(me);
+        r
+    }
+
+    /// A scheduling point: the seeded RNG picks who runs next, maybe this thread.
+    pub(crate) fn yield_now(&self, me: usize) {
+        self.progress.fetch_add(1, Ordering::Relaxed);
+        if std::thread::panicking() {
+            return;
+        }
+        let mut st = self.state.lock();
+        st.now += CALL_COST_NS;
+        if st.now > st.time_limit && !st.ending {
+            let secs = st.time_limit as f64 / 1e9;
+            st.end(Some(Failure::new(
+                FailureKind::TimeLimit,
+                format!("test took longer than {secs:.0} seconds (virtual time)"),
+            )));
+        }
+        st.fire_timers();
+        let n = st.runnable.len();
+        if n == 0 {
+            drop(st);
+            return self.check_alive(me);
+        }
+        let pick = st.rng.random_range(0..=n);
+        if pick == n {
+            st.record(me);
+            drop(st);
+            return self.check_alive(me);
+        }
+        let next = st.runnable.swap_remove(pick);
+        st.record(next);
+        st.threads[me].status = Status::Runnable;
+        st.runnable.push(me);
+        self.switch(st, me, next);
+        self.check_alive(me);
+    }
+
+    /// Blocks the running thread until a key is notified, the deadline passes, or it is killed.
+    pub(crate) fn block(&self, me: usize, keys: &[usize], deadline: Option<u64>, what: &'static str) -> Wake {
+        self.progress.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.state.lock();
+        if st.ending && !std::thread::panicking() {
+            drop(st);
+            self.check_alive(me);
+            return Wake::Killed;
+        }
+        for &k in keys {
+            st.waiters.entry(k).or_default().push(me);
+        }
+        if let Some(d) = deadline {
+            let seq = st.seq;
+            st.seq += 1;
+            st.timers.insert((d, seq, me));
+            st.threads[me].timer = Some((d, seq));
+        }
+        let t = &mut st.threads[me];
+        t.status = Status::Blocked;
+        t.keys = keys.to_vec();
+        t.what = what;
+        t.wake = Wake::None;
+        match st.pick_next() {
+            Some(next) if next == me => {
+                st.threads[me].status = Status::Running;
+                st.current = Some(me);
+                drop(st);
+            }
+            Some(next) => self.switch(st, me, next),
+            None => unreachable!("the blocking thread is live"),
+        }
+        let wake = std::mem::replace(&mut self.state.lock().threads[me].wake, Wake::None);
+        self.check_alive(me);
+        wake
+    }
+
+    /// Wakes the threads waiting on `key` (all, or the first one). Not a scheduling point.
+    pub(crate) fn notify(&self, key: usize, all: bool) {
+        let mut st = self.state.lock();
+        let Some(list) = st.waiters.get(&key) else {
+            return;
+        };
+        let woken: Vec<usize> = if all { list.clone() } else { vec![list[0]] };
+        for tid in woken {
+            let idx = st.threads[tid].keys.iter().position(|&k| k == key).unwrap_or(0);
+            st.wake(tid, Wake::Notified(idx));
+        }
+    }
+
+    fn switch(&self, mut st: parking_lot::MutexGuard<'_, State>, me: usize, next: usize) {
+        st.current = Some(next);
+        st.threads[next].status = Status::Running;
+        let pn = st.threads[next].parker.clone();
+        let pm = st.threads[me].parker.clone();
+        drop(st);
+        pn.unpark();
+        pm.park();
+    }
+
+    /// Unwinds the running thread if its node was killed or the world is ending.
+    pub(crate) fn check_alive(&self, me: usize) {
+        if std::thread::panicking() {
+            return;
+        }
+        let dead = {
+            let st = self.state.lock();
+            st.ending || st.threads[me].node.is_killed()
+        };
+        if dead {
+            std::panic::resume_unwind(Box::new(KillSignal));
+        }
+    }
+
+    /// Registers a new thread of `node` (runnable) and returns its id and parker.
+    pub(crate) fn add_thread(&self, name: Arc<str>, node: Node) -> (usize, Arc<Parker>) {
+        let mut st = self.state.lock();
+        let parker = Parker::new();
+        let tid = st.threads.len();
+        st.threads.push(SThread {
+            name,
+            node,
+            status: Status::Runnable,
+            keys: Vec::new(),
+            what: "",
+            timer: None,
+            wake: Wake::None,
+            parker: parker.clone(),
+        });
+        st.live += 1;
+        if tid == 0 {
+            st.threads[0].status = Status::Running;
+            st.current = Some(0);
+        } else {
+            st.runnable.push(tid);
+        }
+        (tid, parker)
+    }
+
+    pub(crate) fn attach_os_thread(&self, parker: &Parker, handle: std::thread::JoinHandle<()>) {
+        let _ = parker.thread.set(handle.thread().clone());
+        self.os_threads.lock().push(handle);
+    }
+
+    /// Waits (on the new OS thread) for the baton before running the thread's body.
+    pub(crate) fn wait_first_turn(parker: &Parker) {
+        parker.park();
+    }
+
+    /// Called by a thread whose body returned or unwound: passes the baton on without parking.
+    pub(crate) fn exit(&self, me: usize, failure: Option<Failure>, join_key: usize) {
+        let mut st = self.state.lock();
+        st.threads[me].status = Status::Done;
+        st.live -= 1;
+        if let Some(f) = failure {
+            st.end(Some(f));
+        }
+        if me == 0 {
+            st.end(None);
+        }
+        if let Some(list) = st.waiters.get(&join_key).cloned() {
+            for tid in list {
+                st.wake(tid, Wake::Notified(0));
+            }
+        }
+        match st.pick_next() {
+            Some(next) => {
+                st.current = Some(next);
+                st.threads[next].status = Status::Running;
+                let p = st.threads[next].parker.clone();
+                drop(st);
+                p.unpark();
+            }
+            None => {
+                st.current = None;
+                drop(st);
+                *self.done.lock().unwrap() = true;
+                self.done_cv.notify_all();
+            }
+        }
+    }
+
+    /// Kills every thread of `node`: blocked ones wake and unwind when they next run.
+    pub(crate) fn kill_node(&self, node: &Node) {
+        let mut st = self.state.lock();
+        let victims: Vec<usize> = (0..st.threads.len())
+            .filter(|&t| st.threads[t].node.id() == node.id() && st.threads[t].status == Status::Blocked)
+            .collect();
+        for t in victims {
+            st.wake(t, Wake::Killed);
+        }
+        st.digest = mix(st.digest, 0x4b11 ^ node.id() as u64);
+    }
+
+    /// Ends the world with a failure reported from outside the scheduler (e.g. a tester).
+    pub(crate) fn fail(&self, failure: Failure) {
+        self.state.lock().end(Some(failure));
+    }
+
+    pub(crate) fn set_computing(&self, on: bool) {
+        self.computing.store(on, Ordering::Relaxed);
+        self.progress.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The driver: waits until every thread is done, watching for threads that never yield.
+    pub(crate) fn wait_done(&self, spin_limit: std::time::Duration) -> Option<Failure> {
+        let mut last = self.progress.load(Ordering::Relaxed);
+        let mut since = std::time::Instant::now();
+        let mut done = self.done.lock().unwrap();
+        while !*done {
+            let (d, _) = self.done_cv.wait_timeout(done, std::time::Duration::from_millis(50)).unwrap();
+            done = d;
+            if *done {
+                break;
+            }
+            let p = self.progress.load(Ordering::Relaxed);
+            if p != last || self.computing.load(Ordering::Relaxed) {
+                last = p;
+                since = std::time::Instant::now();
+            } else if since.elapsed() >= spin_limit {
+                let who = self.state.lock().current_name();
+                return Some(Failure::new(
+                    FailureKind::Spin,
+                    format!(
+                        "thread {who} ran for {:.1} s of real time without reaching a runtime call. \
+                         Likely causes: a spin loop that never sleeps, locks or receives, or a std / \
+                         parking_lot lock, channel or sleep used by mistake instead of labs::sync / \
+                         labs::time (they block the whole simulation).",
+                        spin_limit.as_secs_f64()
+                    ),
+                ));
+            }
+        }
+        drop(done);
+        for h in self.os_threads.lock().drain(..) {
+            let _ = h.join();
+        }
+        None
+    }
+
+    /// The outcome after every thread is done.
+    pub(crate) fn finish(&self) -> Finish {
+        let mut st = self.state.lock();
+        Finish {
+            failure: st.failure.take(),
+            digest: st.digest,
+            trace: st.trace.take(),
+            now: st.now,
+            steps: st.steps,
+            thread_names: st
+                .threads
+                .iter()
+                .map(|t| format!("'{}' of node '{}'", t.name, t.node.name()))
+                .collect(),
+        }
+    }
+}

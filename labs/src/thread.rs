@@ -1,0 +1,201 @@
+//! Threads that belong to nodes.
+//!
+//! [`spawn`] starts a named thread on the caller's node; [`crate::Node::spawn`] starts one on a
+//! given node. Under sim each thread is an OS thread that runs only when the scheduler hands it
+//! the baton; under real it is a plain OS thread.
+
+use crate::sim::Sim;
+use crate::world::{Ctx, Failure, FailureKind, Node, WorldInner, panic_message, set_ctx, with_ctx};
+use parking_lot::{Condvar, Mutex};
+use std::sync::Arc;
+
+/// Why [`JoinHandle::join`] got no value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JoinError {
+    /// The thread panicked with this message.
+    #[error("thread panicked: {0}")]
+    Panicked(String),
+    /// The thread's node was killed before the thread finished.
+    #[error("thread was killed before it finished")]
+    Killed,
+}
+
+struct JoinState<T> {
+    result: Mutex<Option<Result<T, JoinError>>>,
+    cv: Condvar,
+}
+
+/// An owned permission to wait for a thread's result.
+pub struct JoinHandle<T> {
+    state: Arc<JoinState<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the thread to finish and returns its result.
+    pub fn join(self) -> Result<T, JoinError> {
+        let key = Arc::as_ptr(&self.state) as *const u8 as usize;
+        loop {
+            if let Some(r) = self.state.result.lock().take() {
+                crate::world::yield_point();
+                return r;
+            }
+            let simulated = crate::world::with_sim(|s, me| {
+                s.block(me, &[key], None, "JoinHandle::join");
+            });
+            if simulated.is_none() {
+                let mut g = self.state.result.lock();
+                while g.is_none() {
+                    self.state.cv.wait(&mut g);
+                }
+            }
+        }
+    }
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.state.result.lock().is_some()
+    }
+}
+
+/// Spawns a thread named `name` on the calling thread's node.
+pub fn spawn<F, T>(name: impl Into<String>, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let node = with_ctx(|c| c.map(|c| c.spawn_node.clone())).unwrap_or_else(|| Node::detached("outside"));
+    spawn_on(&node, name.into(), f)
+}
+
+/// The node the calling thread belongs to (or acts for, inside [`Node::enter`]).
+pub fn current_node() -> Option<Node> {
+    with_ctx(|c| c.map(|c| c.spawn_node.clone()))
+}
+
+/// Whether the calling thread's node has been killed. Long-running loops under the real backend
+/// should check it and return.
+pub fn killed() -> bool {
+    with_ctx(|c| c.map(|c| c.node.is_killed() || c.spawn_node.is_killed())).unwrap_or(false)
+}
+
+/// A scheduling point: under sim another thread may run; under real, `std::thread::yield_now`.
+pub fn yield_now() {
+    if crate::world::with_sim(|s, me| s.yield_now(me)).is_none() {
+        std::thread::yield_now();
+    }
+}
+
+pub(crate) fn spawn_on<F, T>(node: &Node, name: String, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let state = Arc::new(JoinState { result: Mutex::new(None), cv: Condvar::new() });
+    let st = state.clone();
+    let key = Arc::as_ptr(&state) as *const u8 as usize;
+    let finish = move |r: Result<T, JoinError>| {
+        *st.result.lock() = Some(r);
+        st.cv.notify_all();
+    };
+    let world = with_ctx(|c| c.map(|c| c.world.clone()));
+    match world {
+        Some(w) if w.sim.is_some() => {
+            let name: Arc<str> = Arc::from(name.as_str());
+            start_sim_thread_inner(&w, node.clone(), name, f, false, finish, key);
+            crate::world::yield_point();
+        }
+        w => {
+            let node = node.clone();
+            let os_name = format!("{}/{}", node.name(), name);
+            std::thread::Builder::new()
+                .name(os_name)
+                .spawn(move || {
+                    if let Some(w) = w.clone() {
+                        set_ctx(Some(Ctx {
+                            world: w,
+                            node: node.clone(),
+                            spawn_node: node.clone(),
+                            tid: usize::MAX,
+                        }));
+                    }
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+                    set_ctx(None);
+                    match r {
+                        Ok(v) => finish(Ok(v)),
+                        Err(p) => {
+                            let msg = panic_message(&*p);
+                            if let Some(w) = w {
+                                crate::world::World(w).fail(format!(
+                                    "thread '{name}' of node '{}' panicked: {msg}",
+                                    node.name()
+                                ));
+                            }
+                            finish(Err(JoinError::Panicked(msg)))
+                        }
+                    }
+                })
+                .expect("the OS refused to start a thread");
+        }
+    }
+    JoinHandle { state }
+}
+
+/// Starts the world's main thread (or any sim thread whose result nobody joins).
+pub(crate) fn start_sim_thread<F: FnOnce() + Send + 'static>(
+    world: &Arc<WorldInner>,
+    node: Node,
+    name: Arc<str>,
+    f: F,
+    main: bool,
+) {
+    start_sim_thread_inner(world, node, name, f, main, |_| {}, 0);
+}
+
+fn start_sim_thread_inner<F, T, D>(
+    world: &Arc<WorldInner>,
+    node: Node,
+    name: Arc<str>,
+    f: F,
+    main: bool,
+    done: D,
+    key: usize,
+) where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    D: FnOnce(Result<T, JoinError>) + Send + 'static,
+{
+    let sim: &Sim = world.sim.as_ref().expect("sim world");
+    let (tid, parker) = sim.add_thread(name.clone(), node.clone());
+    let w = world.clone();
+    let p = parker.clone();
+    let os_name = format!("{}/{}", node.name(), name);
+    let handle = std::thread::Builder::new()
+        .name(os_name)
+        .spawn(move || {
+            if !main {
+                Sim::wait_first_turn(&p);
+            }
+            set_ctx(Some(Ctx { world: w.clone(), node: node.clone(), spawn_node: node.clone(), tid }));
+            let sim = w.sim.as_ref().expect("sim world");
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                sim.check_alive(tid);
+                f()
+            }));
+            let (result, failure) = match r {
+                Ok(v) => (Ok(v), None),
+                Err(p) if crate::world::is_kill_signal(&*p) => (Err(JoinError::Killed), None),
+                Err(p) => {
+                    let msg = panic_message(&*p);
+                    let f = Failure::new(
+                        FailureKind::Panic,
+                        format!("thread '{name}' of node '{}' panicked: {msg}", node.name()),
+                    );
+                    (Err(JoinError::Panicked(msg)), Some(f))
+                }
+            };
+            done(result);
+            set_ctx(None);
+            sim.exit(tid, failure, key);
+        })
+        .expect("the OS refused to start a thread");
+    sim.attach_os_thread(&parker, handle);
+}

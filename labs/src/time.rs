@@ -1,0 +1,81 @@
+//! The clock: virtual under sim, the wall clock under real.
+//!
+//! [`Instant`] is a point on the world's clock, in nanoseconds since its epoch. Under sim it
+//! reads virtual time, which moves only when no thread can run (and by a tiny cost per runtime
+//! call), so a test that sleeps for minutes finishes in milliseconds.
+
+pub use std::time::Duration;
+
+use crate::world::with_sim;
+use std::sync::OnceLock;
+
+fn real_epoch() -> std::time::Instant {
+    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+/// A point in time on the calling thread's world clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The current time (a runtime call under sim).
+    pub fn now() -> Instant {
+        match with_sim(|s, me| {
+            s.yield_now(me);
+            s.now()
+        }) {
+            Some(ns) => Instant(ns),
+            None => Instant(real_epoch().elapsed().as_nanos() as u64),
+        }
+    }
+    /// Nanoseconds since the world's epoch (virtual) or the process's first clock read (real).
+    pub fn as_nanos(&self) -> u64 {
+        self.0
+    }
+    /// Time elapsed since `self`.
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().duration_since(*self)
+    }
+    /// Time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn duration_since(&self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl std::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(d.as_nanos() as u64))
+    }
+}
+
+impl std::ops::Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_sub(d.as_nanos() as u64))
+    }
+}
+
+impl std::ops::Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, other: Instant) -> Duration {
+        self.duration_since(other)
+    }
+}
+
+/// The virtual deadline `d` from now, for blocking calls under sim.
+pub(crate) fn sim_deadline(sim: &crate::sim::Sim, d: Duration) -> u64 {
+    sim.now().saturating_add(d.as_nanos().min(u64::MAX as u128) as u64)
+}
+
+/// Puts the calling thread to sleep for `d` (virtual under sim).
+pub fn sleep(d: Duration) {
+    let simulated = with_sim(|s, me| {
+        let deadline = sim_deadline(s, d);
+        s.block(me, &[], Some(deadline), "sleep");
+    });
+    if simulated.is_none() {
+        std::thread::sleep(d);
+    }
+}

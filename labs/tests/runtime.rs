@@ -1,0 +1,227 @@
+//! Tests of the runtime itself under both backends: virtual time, kills, diagnostics and
+//! determinism.
+
+use labs::sync::{Arc, Condvar, Mutex, Select, bounded, unbounded};
+use labs::thread;
+use labs::time::{Duration, Instant, sleep};
+use labs::world::{Backend, FailureKind, World};
+
+fn sim(seed: u64) -> labs::world::Builder {
+    World::builder().seed(seed).backend(Backend::Sim)
+}
+
+#[test]
+fn an_hour_of_virtual_sleep_takes_milliseconds() {
+    let wall = std::time::Instant::now();
+    let out = sim(1).time_limit(Duration::from_secs(7200)).run(|| {
+        let t0 = Instant::now();
+        sleep(Duration::from_secs(3600));
+        assert!(t0.elapsed() >= Duration::from_secs(3600));
+    });
+    out.result.unwrap();
+    assert!(wall.elapsed() < std::time::Duration::from_millis(50), "took {:?}", wall.elapsed());
+}
+
+fn ping_pong(n: usize) {
+    let (tx, rx) = unbounded::<usize>();
+    let (btx, brx) = unbounded::<usize>();
+    let h = thread::spawn("echo", move || {
+        for v in rx.iter() {
+            btx.send(v + 1).unwrap();
+        }
+    });
+    for i in 0..n {
+        tx.send(i).unwrap();
+        assert_eq!(brx.recv().unwrap(), i + 1);
+    }
+    drop(tx);
+    h.join().unwrap();
+}
+
+#[test]
+fn channels_mutexes_and_condvars_work_under_both_backends() {
+    for backend in [Backend::Sim, Backend::Real] {
+        let out = World::builder().seed(3).backend(backend).run(|| {
+            ping_pong(100);
+            let pair = Arc::new((Mutex::new(0u32), Condvar::new()));
+            let mut hs = Vec::new();
+            for i in 0..4 {
+                let p = pair.clone();
+                hs.push(thread::spawn(format!("adder-{i}"), move || {
+                    for _ in 0..50 {
+                        *p.0.lock() += 1;
+                        p.1.notify_all();
+                    }
+                }));
+            }
+            let mut g = pair.0.lock();
+            while *g < 200 {
+                pair.1.wait_for(&mut g, Duration::from_millis(10));
+            }
+            drop(g);
+            for h in hs {
+                h.join().unwrap();
+            }
+            let (btx, brx) = bounded::<u8>(1);
+            let (_keep, other) = unbounded::<u8>();
+            let p = thread::spawn("producer", move || {
+                for i in 0..10 {
+                    btx.send(i).unwrap();
+                }
+            });
+            let mut got = Vec::new();
+            while got.len() < 10 {
+                let mut sel = Select::new();
+                let a = sel.recv(&brx);
+                sel.recv(&other);
+                let i = sel.ready();
+                assert_eq!(i, a);
+                got.push(brx.recv().unwrap());
+            }
+            assert_eq!(got, (0..10).collect::<Vec<_>>());
+            p.join().unwrap();
+            assert!(brx.recv_timeout(Duration::from_millis(5)).is_err());
+        });
+        out.result.unwrap_or_else(|f| panic!("{backend}: {f}"));
+    }
+}
+
+#[test]
+fn a_killed_node_stops_for_good_and_others_carry_on() {
+    let out = sim(5).run(|| {
+        let world = World::current();
+        let victim = world.node("victim");
+        let ran_after = Arc::new(Mutex::new(false));
+        let dropped = Arc::new(Mutex::new(false));
+        let counter = Arc::new(Mutex::new(0u64));
+        struct Flag(Arc<Mutex<bool>>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                *self.0.lock() = true;
+            }
+        }
+        let (tx, rx) = unbounded::<()>();
+        {
+            let c = counter.clone();
+            let d = dropped.clone();
+            victim.spawn("ticker", move || {
+                let _f = Flag(d);
+                loop {
+                    sleep(Duration::from_millis(10));
+                    *c.lock() += 1;
+                }
+            });
+            let r = ran_after.clone();
+            victim.spawn("waiter", move || {
+                let _ = rx.recv();
+                *r.lock() = true;
+            });
+        }
+        sleep(Duration::from_millis(100));
+        victim.kill();
+        let at_kill = *counter.lock();
+        assert!(tx.send(()).is_err(), "the killed receiver was not dropped");
+        let other = world.node("other").spawn("worker", || {
+            sleep(Duration::from_secs(1));
+            7
+        });
+        assert_eq!(other.join().unwrap(), 7);
+        assert_eq!(*counter.lock(), at_kill, "a killed thread ran again");
+        assert!(!*ran_after.lock(), "a killed receiver ran again");
+        assert!(*dropped.lock(), "the killed thread's stack did not unwind");
+    });
+    out.result.unwrap();
+}
+
+#[test]
+fn a_deadlock_is_reported_with_each_blocked_thread() {
+    let out = sim(1).run(|| {
+        let a = Arc::new(Mutex::new(()));
+        let b = Arc::new(Mutex::new(()));
+        let (a2, b2) = (a.clone(), b.clone());
+        let h = thread::spawn("second", move || {
+            let _gb = b2.lock();
+            sleep(Duration::from_millis(10));
+            let _ga = a2.lock();
+        });
+        let _ga = a.lock();
+        sleep(Duration::from_millis(10));
+        let _gb = b.lock();
+        drop(h);
+    });
+    let f = out.result.unwrap_err();
+    assert_eq!(f.kind, FailureKind::Deadlock);
+    assert!(f.message.contains("thread 'second' of node 'tester' waits in Mutex::lock"), "{}", f.message);
+    assert!(f.message.contains("thread 'main' of node 'tester' waits in Mutex::lock"), "{}", f.message);
+}
+
+#[test]
+fn a_spinning_thread_is_named() {
+    let out = sim(1).spin_limit(Duration::from_millis(300)).run(|| {
+        let h = thread::spawn("spinner", || {
+            #[allow(clippy::disallowed_methods)]
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        });
+        sleep(Duration::from_millis(1));
+        drop(h);
+    });
+    let f = out.result.unwrap_err();
+    assert_eq!(f.kind, FailureKind::Spin);
+    assert!(f.message.contains("'spinner' of node 'tester'"), "{}", f.message);
+    assert!(f.message.contains("std"), "{}", f.message);
+}
+
+#[test]
+fn a_panic_names_node_thread_and_message() {
+    let out = sim(1).run(|| {
+        let n = World::current().node("server-3");
+        n.spawn("applier", || panic!("apply out of order"));
+        sleep(Duration::from_secs(1));
+        unreachable!("the world should have ended");
+    });
+    let f = out.result.unwrap_err();
+    assert_eq!(f.kind, FailureKind::Panic);
+    assert!(
+        f.message.contains("thread 'applier' of node 'server-3' panicked: apply out of order"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn the_time_limit_fails_the_run() {
+    let out = sim(1).run(|| sleep(Duration::from_secs(500)));
+    let f = out.result.unwrap_err();
+    assert_eq!(f.kind, FailureKind::TimeLimit);
+    assert!(f.message.contains("took longer than 120 seconds"), "{}", f.message);
+}
+
+fn stress() {
+    let shared = Arc::new(Mutex::new(Vec::new()));
+    let mut hs = Vec::new();
+    for i in 0..6 {
+        let s = shared.clone();
+        hs.push(thread::spawn(format!("w{i}"), move || {
+            for j in 0..20 {
+                let d = labs::rand::gen_range(0..5u64);
+                sleep(Duration::from_millis(d));
+                s.lock().push(i * 100 + j);
+            }
+        }));
+    }
+    for h in hs {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn one_seed_replays_exactly_and_seeds_differ() {
+    let first = sim(42).run(stress);
+    first.result.as_ref().unwrap();
+    for _ in 0..100 {
+        let again = sim(42).run(stress);
+        assert_eq!(again.digest, first.digest);
+    }
+    let other = sim(43).run(stress);
+    assert_ne!(other.digest, first.digest);
+}
