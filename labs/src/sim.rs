@@ -419,9 +419,14 @@ impl Sim {
         self.os_threads.lock().push(handle);
     }
 
-    /// Waits (on the new OS thread) for the baton before running the thread's body.
-    pub(crate) fn wait_first_turn(parker: &Parker) {
-        parker.park();
+    /// Called first thing on a new OS thread: records its handle (so that a hand-over before the
+    /// spawner's `attach_os_thread` is not lost) and, unless it is the main thread, which starts
+    /// holding the baton, waits for its first turn.
+    pub(crate) fn start_os_thread(parker: &Parker, main: bool) {
+        let _ = parker.thread.set(std::thread::current());
+        if !main {
+            parker.park();
+        }
     }
 
     /// Called by a thread whose body returned or unwound: passes the baton on without parking.

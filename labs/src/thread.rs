@@ -171,9 +171,7 @@ fn start_sim_thread_inner<F, T, D>(
     let handle = std::thread::Builder::new()
         .name(os_name)
         .spawn(move || {
-            if !main {
-                Sim::wait_first_turn(&p);
-            }
+            Sim::start_os_thread(&p, main);
             set_ctx(Some(Ctx { world: w.clone(), node: node.clone(), spawn_node: node.clone(), tid }));
             let sim = w.sim.as_ref().expect("sim world");
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -13,7 +13,7 @@ pub use channel::{
 };
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};
-pub use std::sync::Arc;
+pub use std::sync::{Arc, Weak as WeakArc};
 pub use std::sync::atomic;
 
 /// The key under which a sim thread waits for an object: its address.
