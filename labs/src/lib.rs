@@ -14,9 +14,9 @@
 //! of any failure.
 
 pub mod harness;
-// pub mod history;
-// pub mod persister;
-// pub mod porcupine;
+pub mod history;
+pub mod persister;
+pub mod porcupine;
 pub mod rand;
 mod sim;
 pub mod sync;
@@ -24,5 +24,5 @@ pub mod thread;
 pub mod time;
 pub mod world;
 
-// pub use persister::Persister;
+pub use persister::Persister;
 pub use world::{Node, World};

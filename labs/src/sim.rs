@@ -1,8 +1,10 @@
 //! The deterministic scheduler behind the `sim` backend.
 //!
-//! Every simulated thread is an OS thread, but only the one holding the *baton* runs; all others
-//! are parked. At each runtime call the running thread asks the scheduler who runs next, and the
-//! world's seeded RNG decides among the runnable threads, so one seed replays one interleaving.
+//! Every simulated thread is a stackful coroutine, and all of a world's coroutines run on one OS
+//! thread, the executor, one at a time. At each runtime call the running thread asks the
+//! scheduler who runs next, and the world's seeded RNG decides among the runnable threads, so
+//! one seed replays one interleaving; a switch is a coroutine suspend and resume (nanoseconds,
+//! where handing a baton between OS threads costs microseconds).
 //! The clock is virtual: it moves by a small fixed cost per runtime call and jumps to the
 //! earliest timer when no thread can run.
 //!
@@ -44,35 +46,6 @@ enum Status {
     Done,
 }
 
-/// Hands the baton to one OS thread: spin briefly (cheap ping-pong), then park.
-pub(crate) struct Parker {
-    flag: AtomicBool,
-    thread: std::sync::OnceLock<std::thread::Thread>,
-}
-
-impl Parker {
-    fn new() -> Arc<Parker> {
-        Arc::new(Parker { flag: AtomicBool::new(false), thread: std::sync::OnceLock::new() })
-    }
-    fn unpark(&self) {
-        self.flag.store(true, Ordering::Release);
-        if let Some(t) = self.thread.get() {
-            t.unpark();
-        }
-    }
-    fn park(&self) {
-        for _ in 0..2_000 {
-            if self.flag.swap(false, Ordering::Acquire) {
-                return;
-            }
-            std::hint::spin_loop();
-        }
-        while !self.flag.swap(false, Ordering::Acquire) {
-            std::thread::park();
-        }
-    }
-}
-
 struct SThread {
     name: Arc<str>,
     node: Node,
@@ -81,7 +54,6 @@ struct SThread {
     what: &'static str,
     timer: Option<(u64, u64)>,
     wake: Wake,
-    parker: Arc<Parker>,
 }
 
 /// The scheduler state, behind one lock that only the baton holder (or the driver) takes.
@@ -120,7 +92,6 @@ pub(crate) struct Sim {
     computing: AtomicBool,
     done: std::sync::Mutex<bool>,
     done_cv: std::sync::Condvar,
-    os_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 fn mix(h: u64, v: u64) -> u64 {
@@ -260,7 +231,6 @@ impl Sim {
             computing: AtomicBool::new(false),
             done: std::sync::Mutex::new(false),
             done_cv: std::sync::Condvar::new(),
-            os_threads: Mutex::new(Vec::new()),
         }
     }
 
@@ -318,8 +288,12 @@ impl Sim {
     /// Blocks the running thread until a key is notified, the deadline passes, or it is killed.
     pub(crate) fn block(&self, me: usize, keys: &[usize], deadline: Option<u64>, what: &'static str) -> Wake {
         self.progress.fetch_add(1, Ordering::Relaxed);
+        if std::thread::panicking() {
+            // An unwinding thread never switches (the panic state belongs to the OS thread).
+            return Wake::Killed;
+        }
         let mut st = self.state.lock();
-        if st.ending && !std::thread::panicking() {
+        if st.ending {
             drop(st);
             self.check_alive(me);
             return Wake::Killed;
@@ -365,14 +339,11 @@ impl Sim {
         }
     }
 
-    fn switch(&self, mut st: parking_lot::MutexGuard<'_, State>, me: usize, next: usize) {
+    fn switch(&self, mut st: parking_lot::MutexGuard<'_, State>, _me: usize, next: usize) {
         st.current = Some(next);
         st.threads[next].status = Status::Running;
-        let pn = st.threads[next].parker.clone();
-        let pm = st.threads[me].parker.clone();
         drop(st);
-        pn.unpark();
-        pm.park();
+        suspend();
     }
 
     /// Unwinds the running thread if its node was killed or the world is ending.
@@ -389,10 +360,10 @@ impl Sim {
         }
     }
 
-    /// Registers a new thread of `node` (runnable) and returns its id and parker.
-    pub(crate) fn add_thread(&self, name: Arc<str>, node: Node) -> (usize, Arc<Parker>) {
+    /// Registers a new thread of `node` and returns its id. The main thread starts as the
+    /// running thread; any other starts runnable.
+    pub(crate) fn add_thread(&self, name: Arc<str>, node: Node, main: bool) -> usize {
         let mut st = self.state.lock();
-        let parker = Parker::new();
         let tid = st.threads.len();
         st.threads.push(SThread {
             name,
@@ -402,31 +373,15 @@ impl Sim {
             what: "",
             timer: None,
             wake: Wake::None,
-            parker: parker.clone(),
         });
         st.live += 1;
-        if tid == 0 {
-            st.threads[0].status = Status::Running;
-            st.current = Some(0);
+        if main {
+            st.threads[tid].status = Status::Running;
+            st.current = Some(tid);
         } else {
             st.runnable.push(tid);
         }
-        (tid, parker)
-    }
-
-    pub(crate) fn attach_os_thread(&self, parker: &Parker, handle: std::thread::JoinHandle<()>) {
-        let _ = parker.thread.set(handle.thread().clone());
-        self.os_threads.lock().push(handle);
-    }
-
-    /// Called first thing on a new OS thread: records its handle (so that a hand-over before the
-    /// spawner's `attach_os_thread` is not lost) and, unless it is the main thread, which starts
-    /// holding the baton, waits for its first turn.
-    pub(crate) fn start_os_thread(parker: &Parker, main: bool) {
-        let _ = parker.thread.set(std::thread::current());
-        if !main {
-            parker.park();
-        }
+        tid
     }
 
     /// Called by a thread whose body returned or unwound: passes the baton on without parking.
@@ -445,20 +400,13 @@ impl Sim {
                 st.wake(tid, Wake::Notified(0));
             }
         }
-        match st.pick_next() {
-            Some(next) => {
-                st.current = Some(next);
-                st.threads[next].status = Status::Running;
-                let p = st.threads[next].parker.clone();
-                drop(st);
-                p.unpark();
-            }
-            None => {
-                st.current = None;
-                drop(st);
-                *self.done.lock().unwrap() = true;
-                self.done_cv.notify_all();
-            }
+        st.current = st.pick_next();
+        if let Some(next) = st.current {
+            st.threads[next].status = Status::Running;
+        } else {
+            drop(st);
+            *self.done.lock().unwrap() = true;
+            self.done_cv.notify_all();
         }
     }
 
@@ -485,7 +433,11 @@ impl Sim {
     }
 
     /// The driver: waits until every thread is done, watching for threads that never yield.
-    pub(crate) fn wait_done(&self, spin_limit: std::time::Duration) -> Option<Failure> {
+    pub(crate) fn wait_done(
+        &self,
+        spin_limit: std::time::Duration,
+        executor: std::thread::JoinHandle<()>,
+    ) -> Option<Failure> {
         let mut last = self.progress.load(Ordering::Relaxed);
         let mut since = std::time::Instant::now();
         let mut done = self.done.lock().unwrap();
@@ -514,9 +466,7 @@ impl Sim {
             }
         }
         drop(done);
-        for h in self.os_threads.lock().drain(..) {
-            let _ = h.join();
-        }
+        let _ = executor.join();
         None
     }
 
@@ -536,4 +486,66 @@ impl Sim {
                 .collect(),
         }
     }
+}
+
+type Co = corosensei::Coroutine<(), (), (), corosensei::stack::DefaultStack>;
+
+thread_local! {
+    /// The executor's coroutines by thread id (on the executor's OS thread only).
+    static COROUTINES: std::cell::RefCell<Vec<Option<Co>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The running coroutine's yielder.
+    static YIELDER: std::cell::Cell<*const corosensei::Yielder<(), ()>> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Stack size of a simulated thread, like an OS thread's default.
+const STACK_BYTES: usize = 2 << 20;
+
+/// Creates the coroutine of simulated thread `tid` (on the executor's OS thread).
+pub(crate) fn spawn_coroutine(tid: usize, body: impl FnOnce() + 'static) {
+    let stack =
+        corosensei::stack::DefaultStack::new(STACK_BYTES).expect("could not allocate a coroutine stack");
+    let co = Co::with_stack(stack, move |y: &corosensei::Yielder<(), ()>, ()| {
+        YIELDER.with(|c| c.set(y));
+        body();
+    });
+    COROUTINES.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() <= tid {
+            c.resize_with(tid + 1, || None);
+        }
+        c[tid] = Some(co);
+    });
+}
+
+/// Suspends the running coroutine back to the executor, which resumes `state.current`.
+fn suspend() {
+    let y = YIELDER.with(|c| c.get());
+    let ctx = crate::world::with_ctx(|c| c.map(|c| c as *const crate::world::Ctx));
+    // SAFETY: `y` was set by this coroutine's entry (or its last resume) and the coroutine, and
+    // so its yielder, is alive while it runs.
+    unsafe { &*y }.suspend(());
+    YIELDER.with(|c| c.set(y));
+    if let Some(p) = ctx {
+        crate::world::install_ctx(p);
+    }
+}
+
+/// The executor: runs the world's coroutines, starting with the main one, until all are done.
+pub(crate) fn run_executor(
+    world: Arc<crate::world::WorldInner>,
+    tester: Node,
+    main: Box<dyn FnOnce() + Send>,
+) {
+    crate::thread::start_sim_thread(&world, tester, Arc::from("main"), main, true);
+    let sim = world.sim.as_ref().expect("sim world");
+    loop {
+        let Some(tid) = sim.state.lock().current else { break };
+        let mut co =
+            COROUTINES.with(|c| c.borrow_mut()[tid].take()).expect("the current thread has a coroutine");
+        match co.resume(()) {
+            corosensei::CoroutineResult::Yield(()) => COROUTINES.with(|c| c.borrow_mut()[tid] = Some(co)),
+            corosensei::CoroutineResult::Return(()) => drop(co),
+        }
+    }
+    COROUTINES.with(|c| c.borrow_mut().clear());
 }

@@ -5,7 +5,7 @@
 //! the baton; under real it is a plain OS thread.
 
 use crate::sim::Sim;
-use crate::world::{Ctx, Failure, FailureKind, Node, WorldInner, panic_message, set_ctx, with_ctx};
+use crate::world::{Ctx, Failure, FailureKind, Node, WorldInner, install_ctx, panic_message, with_ctx};
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;
 
@@ -39,9 +39,10 @@ impl<T> JoinHandle<T> {
                 crate::world::yield_point();
                 return r;
             }
-            let simulated = crate::world::with_sim(|s, me| {
-                s.block(me, &[key], None, "JoinHandle::join");
-            });
+            let simulated = crate::world::with_sim(|s, me| s.block(me, &[key], None, "JoinHandle::join"));
+            if simulated == Some(crate::sim::Wake::Killed) {
+                return Err(JoinError::Killed);
+            }
             if simulated.is_none() {
                 let mut g = self.state.result.lock();
                 while g.is_none() {
@@ -62,19 +63,20 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let node = with_ctx(|c| c.map(|c| c.spawn_node.clone())).unwrap_or_else(|| Node::detached("outside"));
+    let node =
+        with_ctx(|c| c.map(|c| c.spawn_node.borrow().clone())).unwrap_or_else(|| Node::detached("outside"));
     spawn_on(&node, name.into(), f)
 }
 
 /// The node the calling thread belongs to (or acts for, inside [`Node::enter`]).
 pub fn current_node() -> Option<Node> {
-    with_ctx(|c| c.map(|c| c.spawn_node.clone()))
+    with_ctx(|c| c.map(|c| c.spawn_node.borrow().clone()))
 }
 
 /// Whether the calling thread's node has been killed. Long-running loops under the real backend
 /// should check it and return.
 pub fn killed() -> bool {
-    with_ctx(|c| c.map(|c| c.node.is_killed() || c.spawn_node.is_killed())).unwrap_or(false)
+    with_ctx(|c| c.map(|c| c.node.is_killed() || c.spawn_node.borrow().is_killed())).unwrap_or(false)
 }
 
 /// A scheduling point: under sim another thread may run; under real, `std::thread::yield_now`.
@@ -109,16 +111,12 @@ where
             std::thread::Builder::new()
                 .name(os_name)
                 .spawn(move || {
-                    if let Some(w) = w.clone() {
-                        set_ctx(Some(Ctx {
-                            world: w,
-                            node: node.clone(),
-                            spawn_node: node.clone(),
-                            tid: usize::MAX,
-                        }));
+                    let ctx = w.clone().map(|w| Ctx::new(w, node.clone(), usize::MAX));
+                    if let Some(c) = &ctx {
+                        install_ctx(c);
                     }
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-                    set_ctx(None);
+                    install_ctx(std::ptr::null());
                     match r {
                         Ok(v) => finish(Ok(v)),
                         Err(p) => {
@@ -139,7 +137,7 @@ where
     JoinHandle { state }
 }
 
-/// Starts the world's main thread (or any sim thread whose result nobody joins).
+/// Starts a simulated thread (the world's main thread when `main`).
 pub(crate) fn start_sim_thread<F: FnOnce() + Send + 'static>(
     world: &Arc<WorldInner>,
     node: Node,
@@ -164,36 +162,30 @@ fn start_sim_thread_inner<F, T, D>(
     D: FnOnce(Result<T, JoinError>) + Send + 'static,
 {
     let sim: &Sim = world.sim.as_ref().expect("sim world");
-    let (tid, parker) = sim.add_thread(name.clone(), node.clone());
+    let tid = sim.add_thread(name.clone(), node.clone(), main);
     let w = world.clone();
-    let p = parker.clone();
-    let os_name = format!("{}/{}", node.name(), name);
-    let handle = std::thread::Builder::new()
-        .name(os_name)
-        .spawn(move || {
-            Sim::start_os_thread(&p, main);
-            set_ctx(Some(Ctx { world: w.clone(), node: node.clone(), spawn_node: node.clone(), tid }));
-            let sim = w.sim.as_ref().expect("sim world");
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                sim.check_alive(tid);
-                f()
-            }));
-            let (result, failure) = match r {
-                Ok(v) => (Ok(v), None),
-                Err(p) if crate::world::is_kill_signal(&*p) => (Err(JoinError::Killed), None),
-                Err(p) => {
-                    let msg = panic_message(&*p);
-                    let f = Failure::new(
-                        FailureKind::Panic,
-                        format!("thread '{name}' of node '{}' panicked: {msg}", node.name()),
-                    );
-                    (Err(JoinError::Panicked(msg)), Some(f))
-                }
-            };
-            done(result);
-            set_ctx(None);
-            sim.exit(tid, failure, key);
-        })
-        .expect("the OS refused to start a thread");
-    sim.attach_os_thread(&parker, handle);
+    crate::sim::spawn_coroutine(tid, move || {
+        let ctx = Ctx::new(w.clone(), node.clone(), tid);
+        install_ctx(&ctx);
+        let sim = w.sim.as_ref().expect("sim world");
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sim.check_alive(tid);
+            f()
+        }));
+        let (result, failure) = match r {
+            Ok(v) => (Ok(v), None),
+            Err(p) if crate::world::is_kill_signal(&*p) => (Err(JoinError::Killed), None),
+            Err(p) => {
+                let msg = panic_message(&*p);
+                let f = Failure::new(
+                    FailureKind::Panic,
+                    format!("thread '{name}' of node '{}' panicked: {msg}", node.name()),
+                );
+                (Err(JoinError::Panicked(msg)), Some(f))
+            }
+        };
+        done(result);
+        sim.exit(tid, failure, key);
+        install_ctx(std::ptr::null());
+    });
 }

@@ -8,7 +8,7 @@
 use crate::sim::{KillSignal, Sim};
 use parking_lot::Mutex;
 use rand::{SeedableRng, rngs::SmallRng};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -124,15 +124,14 @@ impl Node {
     /// Runs `f` on the calling thread as if it belonged to this node, so that the threads it
     /// spawns (a server's constructor starting its tickers, say) belong to this node.
     pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        let prev =
-            CTX.with(|c| c.borrow_mut().as_mut().map(|c| std::mem::replace(&mut c.spawn_node, self.clone())));
+        let prev = with_ctx(|c| c.map(|c| c.spawn_node.replace(self.clone())));
         struct Restore(Option<Node>);
         impl Drop for Restore {
             fn drop(&mut self) {
                 if let Some(n) = self.0.take() {
-                    CTX.with(|c| {
-                        if let Some(c) = c.borrow_mut().as_mut() {
-                            c.spawn_node = n;
+                    with_ctx(|c| {
+                        if let Some(c) = c {
+                            *c.spawn_node.borrow_mut() = n;
                         }
                     });
                 }
@@ -222,32 +221,41 @@ pub fn try_current() -> Option<World> {
 pub(crate) struct Ctx {
     pub(crate) world: Arc<WorldInner>,
     pub(crate) node: Node,
-    pub(crate) spawn_node: Node,
+    /// The node new threads join: `node`, or another inside [`Node::enter`].
+    pub(crate) spawn_node: RefCell<Node>,
     pub(crate) tid: usize,
 }
 
+impl Ctx {
+    pub(crate) fn new(world: Arc<WorldInner>, node: Node, tid: usize) -> Ctx {
+        Ctx { world, spawn_node: RefCell::new(node.clone()), node, tid }
+    }
+}
+
 thread_local! {
-    static CTX: RefCell<Option<Ctx>> = const { RefCell::new(None) };
+    /// The running (simulated or real) thread's context. Under sim many simulated threads share
+    /// one OS thread, so each one installs its own context whenever it resumes; the pointee is
+    /// owned by that thread's body and outlives every installation.
+    static CTX: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
 }
 
 pub(crate) fn with_ctx<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
-    CTX.with(|c| f(c.borrow().as_ref()))
+    let p = CTX.with(|c| c.get());
+    // SAFETY: a non-null pointer is installed only by `install_ctx`, whose caller keeps the Ctx
+    // alive until it clears or replaces the installation.
+    f(unsafe { p.as_ref() })
 }
 
-pub(crate) fn set_ctx(ctx: Option<Ctx>) {
-    CTX.with(|c| *c.borrow_mut() = ctx);
+/// Makes `ctx` the calling thread's context until replaced or cleared. The caller must keep
+/// `ctx` alive (and unmoved) while it is installed.
+pub(crate) fn install_ctx(ctx: *const Ctx) {
+    CTX.with(|c| c.set(ctx));
 }
 
 /// Runs `f(sim, tid)` if the calling thread is a simulated thread, else returns `None`.
 #[inline]
 pub(crate) fn with_sim<R>(f: impl FnOnce(&Sim, usize) -> R) -> Option<R> {
-    CTX.with(|c| {
-        let c = c.borrow();
-        match c.as_ref() {
-            Some(ctx) => ctx.world.sim.as_ref().map(|s| f(s, ctx.tid)),
-            None => None,
-        }
-    })
+    with_ctx(|c| c.and_then(|ctx| ctx.world.sim.as_ref().map(|s| f(s, ctx.tid))))
 }
 
 /// A scheduling point under sim; nothing under real.
@@ -376,8 +384,12 @@ impl Builder {
         let wall = std::time::Instant::now();
         match &world.sim {
             Some(sim) => {
-                crate::thread::start_sim_thread(&world, tester, Arc::from("main"), body, true);
-                let spin = sim.wait_done(self.spin_limit);
+                let w = world.clone();
+                let executor = std::thread::Builder::new()
+                    .name(format!("sim-seed-{}", self.seed))
+                    .spawn(move || crate::sim::run_executor(w, tester, Box::new(body)))
+                    .expect("the OS refused to start the simulation thread");
+                let spin = sim.wait_done(self.spin_limit, executor);
                 let fin = sim.finish();
                 Outcome {
                     seed: self.seed,
@@ -398,9 +410,10 @@ impl Builder {
                 let w = world.clone();
                 let t = tester.clone();
                 let spawned = std::thread::Builder::new().name("tester/main".into()).spawn(move || {
-                    set_ctx(Some(Ctx { world: w, node: t.clone(), spawn_node: t, tid: usize::MAX }));
+                    let ctx = Ctx::new(w, t, usize::MAX);
+                    install_ctx(&ctx);
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-                    set_ctx(None);
+                    install_ctx(std::ptr::null());
                     let _ = tx.send(r.err().map(|p| panic_message(&*p)));
                 });
                 let mut result = match spawned {

@@ -1,6 +1,7 @@
 //! Multi-producer multi-consumer channels, unbounded and bounded, with select.
 
 use super::key_of;
+use crate::sim::Wake;
 use crate::time::{Duration, sim_deadline};
 use crate::world::with_sim;
 use crossbeam_channel as cb;
@@ -69,14 +70,20 @@ impl<T> Sender<T> {
                         s.notify(self.key(), true);
                         if self.meta.rendezvous {
                             while !self.tx().is_empty() && self.meta.receivers.load(Ordering::Relaxed) > 0 {
-                                s.block(me, &[self.key()], None, "Sender::send (waiting for a receiver)");
+                                if s.block(me, &[self.key()], None, "Sender::send (waiting for a receiver)")
+                                    == Wake::Killed
+                                {
+                                    break;
+                                }
                             }
                         }
                         return Ok(());
                     }
                     Err(cb::TrySendError::Full(m)) => {
+                        if s.block(me, &[self.key()], None, "Sender::send (channel full)") == Wake::Killed {
+                            return Err(SendError(m));
+                        }
                         msg = Some(m);
-                        s.block(me, &[self.key()], None, "Sender::send (channel full)");
                     }
                     Err(cb::TrySendError::Disconnected(m)) => return Err(SendError(m)),
                 }
@@ -128,14 +135,16 @@ impl<T> Receiver<T> {
                     return Ok(v);
                 }
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-                Err(TryRecvError::Empty) => {
-                    if s.block(me, &[self.key()], deadline, "Receiver::recv") == crate::sim::Wake::Timeout {
+                Err(TryRecvError::Empty) => match s.block(me, &[self.key()], deadline, "Receiver::recv") {
+                    Wake::Timeout => {
                         return self.inner.try_recv().map_err(|e| match e {
                             TryRecvError::Empty => RecvTimeoutError::Timeout,
                             TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
                         });
                     }
-                }
+                    Wake::Killed => return Err(RecvTimeoutError::Disconnected),
+                    _ => {}
+                },
             }
         }
     }
@@ -257,8 +266,10 @@ impl<'a> Select<'a> {
             if let Some(i) = self.items.iter().position(|i| i.ready()) {
                 return Some(i);
             }
-            if s.block(me, &keys, deadline, "Select::ready") == crate::sim::Wake::Timeout {
-                return self.items.iter().position(|i| i.ready());
+            match s.block(me, &keys, deadline, "Select::ready") {
+                Wake::Timeout => return self.items.iter().position(|i| i.ready()),
+                Wake::Killed => return Some(0),
+                _ => {}
             }
         }
     }

@@ -13,8 +13,8 @@ pub use channel::{
 };
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};
-pub use std::sync::{Arc, Weak as WeakArc};
 pub use std::sync::atomic;
+pub use std::sync::{Arc, Weak as WeakArc};
 
 /// The key under which a sim thread waits for an object: its address.
 pub(crate) fn key_of<T: ?Sized>(x: &T) -> usize {

@@ -43,7 +43,11 @@ impl<T: ?Sized> Mutex<T> {
                 if let Some(g) = self.inner.try_lock() {
                     return g;
                 }
-                s.block(me, &[super::key_of(self)], None, "Mutex::lock");
+                if s.block(me, &[super::key_of(self)], None, "Mutex::lock") == crate::sim::Wake::Killed {
+                    // Only an unwinding thread gets here; it cannot switch, so wait in the OS
+                    // (the spin detector reports it if the holder never runs again).
+                    return self.inner.lock();
+                }
             }
         });
         match r {

@@ -1,0 +1,148 @@
+//! `make bench`: labrpc's figures, in one run:
+//! (a) the floor: a bare two-thread channel ping-pong (real);
+//! (b) 100 000 sequential reliable calls, the 6.5840 TestBenchmark workload (real): mean, median;
+//! (c) calls per second with 1, 2 and 8 concurrent clients (real);
+//! and the same sequential workload under sim (calls per second of wall time).
+
+use labrpc::{Network, Server, Service};
+use labs::sync::{Arc, Mutex, unbounded};
+use labs::time::Duration;
+use labs::world::{Backend, World};
+
+const N: usize = 100_000;
+fn n_sim() -> usize {
+    std::env::var("SIMN").ok().and_then(|v| v.parse().ok()).unwrap_or(N)
+}
+
+fn world<F: FnOnce() + Send + 'static>(backend: Backend, f: F) {
+    World::builder().seed(1).backend(backend).time_limit(Duration::from_secs(1 << 30)).run(f).result.unwrap();
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn stats(v: &mut [f64]) -> (f64, f64) {
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    (median(v), mean)
+}
+
+fn ping_pong() -> Vec<f64> {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let o = out.clone();
+    world(Backend::Real, move || {
+        let (tx, rx) = unbounded::<u64>();
+        let (btx, brx) = unbounded::<u64>();
+        labs::thread::spawn("echo", move || {
+            for v in rx.iter() {
+                btx.send(v).unwrap();
+            }
+        });
+        let mut s = Vec::with_capacity(N);
+        for i in 0..N as u64 {
+            let t = std::time::Instant::now();
+            tx.send(i).unwrap();
+            brx.recv().unwrap();
+            s.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        *o.lock() = s;
+    });
+    let v = out.lock().clone();
+    v
+}
+
+fn setup(clients: usize) -> Vec<labrpc::ClientEnd> {
+    let net = Network::new();
+    let server = Server::new(&World::current().node("server"));
+    server.add_service(Service::new("Bench").handler("Echo", |x: u64| x + 1));
+    net.add_server("server", server);
+    (0..clients)
+        .map(|i| {
+            let name = format!("end-{i}");
+            let e = net.make_end(&name);
+            net.connect(&name, "server");
+            net.enable(&name, true);
+            e
+        })
+        .collect()
+}
+
+fn sequential(backend: Backend) -> (Vec<f64>, f64) {
+    let out = Arc::new(Mutex::new((Vec::new(), 0.0)));
+    let o = out.clone();
+    world(backend, move || {
+        let end = setup(1).remove(0);
+        let mut s = Vec::with_capacity(N);
+        let total = std::time::Instant::now();
+        let n = if backend == Backend::Sim { n_sim() } else { N };
+        for i in 0..n as u64 {
+            let t = std::time::Instant::now();
+            let r: u64 = end.call("Bench.Echo", &i).unwrap();
+            assert_eq!(r, i + 1);
+            s.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        *o.lock() = (s, total.elapsed().as_secs_f64());
+    });
+    let v = out.lock().clone();
+    v
+}
+
+fn throughput(clients: usize) -> f64 {
+    let out = Arc::new(Mutex::new(0.0));
+    let o = out.clone();
+    world(Backend::Real, move || {
+        let ends = setup(clients);
+        let per = N / clients;
+        let t = std::time::Instant::now();
+        let hs: Vec<_> = ends
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                World::current().node(format!("client-{i}")).spawn("caller", move || {
+                    for j in 0..per as u64 {
+                        let _: u64 = e.call("Bench.Echo", &j).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        *o.lock() = (per * clients) as f64 / t.elapsed().as_secs_f64();
+    });
+    let v = *out.lock();
+    v
+}
+
+fn main() {
+    println!("== labrpc (make bench) ==");
+    let (pm, pmean) = stats(&mut ping_pong());
+    println!("(a) channel ping-pong floor (real): median {pm:.2} us, mean {pmean:.2} us");
+    let (mut s, _) = sequential(Backend::Real);
+    let (m, mean) = stats(&mut s);
+    println!(
+        "(b) {N} sequential reliable calls (real): mean {mean:.2} us, median {m:.2} us \
+         [targets: mean <= 12 us, median <= 2 x floor = {:.2} us; Go labrpc: 17 us mean, 10.5 us median]",
+        2.0 * pm
+    );
+    for c in [1, 2, 8] {
+        println!(
+            "(c) {c} concurrent client(s) (real): {:.0} calls/s{}",
+            throughput(c),
+            if c == 2 {
+                " [target >= 130 000; Go: 88 000]"
+            } else if c == 1 {
+                " [Go: 59 000]"
+            } else {
+                ""
+            }
+        );
+    }
+    let (s, secs) = sequential(Backend::Sim);
+    println!(
+        "sim: {} sequential calls in {secs:.2} s wall = {:.0} calls/s [target: 100 000 in < 1 s]",
+        s.len(),
+        s.len() as f64 / secs
+    );
+}
