@@ -2,6 +2,7 @@
 
 use crate::CallError;
 use crate::server::{Job, ReplyTo, Server};
+use labs::events::{self, EventKind, RpcFate};
 use labs::rand::gen_range;
 use labs::sync::{Arc, Mutex, Sender, unbounded};
 use labs::time::{Duration, sleep};
@@ -209,7 +210,37 @@ impl Network {
         st.fail_dead_calls();
     }
 
+    /// Makes the call and records it, with its fate, in the world's event log.
     fn call_raw(&self, end: &str, method: &str, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        let sent = events::now();
+        let arg_bytes = args.len() as u64;
+        let mut to = String::new();
+        let mut delayed = false;
+        let r = self.deliver(end, method, args, &mut to, &mut delayed);
+        let fate = match &r {
+            Ok(_) => RpcFate::Delivered,
+            Err(CallError::RequestDropped { .. }) => RpcFate::RequestDropped,
+            Err(CallError::ReplyDropped { .. }) => RpcFate::ReplyDropped,
+            Err(CallError::Unreachable { .. }) | Err(CallError::NetworkClosed) => RpcFate::Unreachable,
+            Err(CallError::ServerDead { .. }) => RpcFate::ServerDead,
+            Err(_) => RpcFate::Error,
+        };
+        let bytes = arg_bytes + r.as_ref().map_or(0, |b| b.len() as u64);
+        events::record_at(
+            sent,
+            EventKind::Rpc { to, method: method.to_string(), done: events::now(), fate, bytes, delayed },
+        );
+        r
+    }
+
+    fn deliver(
+        &self,
+        end: &str,
+        method: &str,
+        args: Vec<u8>,
+        to: &mut String,
+        delayed: &mut bool,
+    ) -> Result<Vec<u8>, CallError> {
         let (enabled, target, reliable, long_reordering, long_delays) = {
             let st = self.inner.state.lock();
             if st.cleaned {
@@ -221,9 +252,13 @@ impl Network {
                 Some(e) => (e.enabled, e.server.clone()),
                 None => (false, None),
             };
+            *to = name.clone().unwrap_or_else(|| end.to_string());
             let target = name.and_then(|n| st.servers.get(&n).cloned().flatten().map(|s| (n, s)));
             (enabled, target, st.reliable, st.long_reordering, st.long_delays)
         };
+        if let Some((_, s)) = &target {
+            *to = s.node_name();
+        }
         let Some((server_name, server)) = target.filter(|_| enabled) else {
             let ms = if long_delays { gen_range(0..7000) } else { gen_range(0..100) };
             sleep(Duration::from_millis(ms));
@@ -267,6 +302,7 @@ impl Network {
             return Err(CallError::ReplyDropped { method: method.to_string() });
         }
         if long_reordering && gen_range(0..900) < 600 {
+            *delayed = true;
             let inner = gen_range(0..2000u64);
             sleep(Duration::from_millis(200 + gen_range(0..=inner)));
         }

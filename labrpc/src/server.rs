@@ -135,6 +135,10 @@ impl Server {
         self.inner.shared.panics.lock().clone()
     }
 
+    pub(crate) fn node_name(&self) -> String {
+        self.inner.shared.node.name().to_string()
+    }
+
     pub(crate) fn same(&self, other: &Server) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }

@@ -13,8 +13,10 @@
 //! `LAB_SEED`, `LAB_SEEDS`, `LAB_RUNTIME` and `LAB_CHECK_DETERMINISM` and prints the replay command
 //! of any failure.
 
+pub mod events;
 pub mod harness;
 pub mod history;
+pub mod logging;
 pub mod persister;
 pub mod porcupine;
 pub mod rand;

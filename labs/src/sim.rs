@@ -234,6 +234,14 @@ impl Sim {
         }
     }
 
+    /// The name of simulated thread `tid`. Never blocks: it may run inside a panic hook.
+    pub(crate) fn thread_name(&self, tid: usize) -> String {
+        match self.state.try_lock() {
+            Some(st) => st.threads.get(tid).map(|t| t.name.to_string()).unwrap_or_default(),
+            None => format!("#{tid}"),
+        }
+    }
+
     pub(crate) fn now(&self) -> u64 {
         self.state.lock().now
     }

@@ -103,12 +103,12 @@ impl Node {
         if self.0.killed.swap(true, Ordering::Relaxed) {
             return;
         }
+        crate::events::record_on(self.name(), crate::events::EventKind::Crash);
         with_ctx(|c| {
             if let Some(c) = c
                 && let Some(sim) = &c.world.sim
             {
                 sim.kill_node(self);
-                c.world.events.record_kill(self);
             }
         });
         crate::world::yield_point();
@@ -148,14 +148,6 @@ impl fmt::Debug for Node {
     }
 }
 
-/// Events of a world that other parts of the runtime report (kills, for now).
-#[derive(Default)]
-pub(crate) struct Events;
-
-impl Events {
-    fn record_kill(&self, _node: &Node) {}
-}
-
 pub(crate) struct WorldInner {
     pub(crate) seed: u64,
     pub(crate) sim: Option<Sim>,
@@ -163,7 +155,8 @@ pub(crate) struct WorldInner {
     pub(crate) real_failure: Mutex<Option<Failure>>,
     nodes: Mutex<Vec<Node>>,
     next_node: AtomicUsize,
-    pub(crate) events: Events,
+    pub(crate) events: crate::events::Log,
+    pub(crate) started: std::time::Instant,
 }
 
 /// A handle to the world the calling thread runs in.
@@ -190,6 +183,7 @@ impl World {
         let id = self.0.next_node.fetch_add(1, Ordering::Relaxed);
         let n = Node(Arc::new(NodeInner { id, name: name.into(), killed: AtomicBool::new(false) }));
         self.0.nodes.lock().push(n.clone());
+        crate::events::record_on(n.name(), crate::events::EventKind::Start);
         n
     }
     /// Fails the run with `message`: under sim the world ends at once (every thread unwinds);
@@ -296,6 +290,30 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Prints a simulated thread's panic as `thread 'applier' of node 'server-2' panicked at ...`
+/// (all of a world's simulated threads share one OS thread, whose name would say nothing).
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let who = with_ctx(|c| {
+                c.filter(|c| c.world.sim.is_some()).map(|c| {
+                    let name = c.world.sim.as_ref().map(|s| s.thread_name(c.tid)).unwrap_or_default();
+                    format!("thread '{name}' of node '{}'", c.node.name())
+                })
+            });
+            match who {
+                Some(who) => {
+                    let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                    eprintln!("{who} panicked{loc}:\n{}", info.payload_as_str().unwrap_or("(non-string panic payload)"));
+                }
+                None => previous(info),
+            }
+        }));
+    });
+}
+
 /// Settings for one run of a world.
 #[derive(Clone, Debug)]
 pub struct Builder {
@@ -338,6 +356,8 @@ pub struct Outcome {
     pub trace: Option<Vec<(u32, u64)>>,
     /// Thread descriptions by id, for reading a trace.
     pub thread_names: Vec<String>,
+    /// Everything recorded during the run (see [`crate::events`]).
+    pub events: Vec<crate::events::Event>,
 }
 
 impl Builder {
@@ -369,6 +389,8 @@ impl Builder {
 
     /// Runs `body` as the tester node's main thread and waits for the world to end.
     pub fn run<F: FnOnce() + Send + 'static>(self, body: F) -> Outcome {
+        crate::logging::install();
+        install_panic_hook();
         let world = Arc::new(WorldInner {
             seed: self.seed,
             sim: (self.backend == Backend::Sim)
@@ -377,7 +399,8 @@ impl Builder {
             real_failure: Mutex::new(None),
             nodes: Mutex::new(Vec::new()),
             next_node: AtomicUsize::new(0),
-            events: Events,
+            events: crate::events::Log::default(),
+            started: std::time::Instant::now(),
         });
         let handle = World(world.clone());
         let tester = handle.node("tester");
@@ -403,6 +426,7 @@ impl Builder {
                     steps: fin.steps,
                     trace: fin.trace,
                     thread_names: fin.thread_names,
+                    events: world.events.take(),
                 }
             }
             None => {
@@ -449,6 +473,7 @@ impl Builder {
                     steps: 0,
                     trace: None,
                     thread_names: Vec::new(),
+                    events: world.events.take(),
                 }
             }
         }
