@@ -225,3 +225,23 @@ fn one_seed_replays_exactly_and_seeds_differ() {
     let other = sim(43).run(stress);
     assert_ne!(other.digest, first.digest);
 }
+
+#[test]
+fn a_nondeterministic_run_is_caught_at_its_first_divergence() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    fn body() {
+        // State kept in a static survives from one run to the next: the classic leak.
+        let n = RUNS.fetch_add(1, Ordering::Relaxed);
+        let h = thread::spawn("worker", move || sleep(Duration::from_millis(1 + n % 2)));
+        sleep(Duration::from_millis(1));
+        h.join().unwrap();
+    }
+    let a = sim(9).trace(true).run(body);
+    let b = sim(9).trace(true).run(body);
+    let diff = labs::harness::divergence(&a, &b).expect("the runs differ");
+    assert!(diff.contains("at step"), "{diff}");
+    let c = sim(9).trace(true).run(stress);
+    let d = sim(9).trace(true).run(stress);
+    assert_eq!(labs::harness::divergence(&c, &d), None);
+}
