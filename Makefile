@@ -8,7 +8,7 @@ test:
 	$(CARGO) test --workspace --release -q 2>&1
 
 grade:
-	$(CARGO) run --release -q -p grading --bin grade -- run
+	$(CARGO) run --release -q -p grading --bin grade -- run $(GRADE_ARGS)
 
 bench:
 	$(CARGO) run --release -q -p labs --example bench_runtime
@@ -16,7 +16,12 @@ bench:
 	$(CARGO) run --release -q -p labs --example bench_checker
 
 handout:
-	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR)
+	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR) --check
+
+# The handout builds, and every graded test in it fails cleanly (no pass, no hang).
+check-handout:
+	$(CARGO) run --release -q -p grading --bin grade -- handout target/handout --check
+	$(CARGO) run --release -q -p grading --bin grade -- run --path target/handout --seeds 1 --real 0 --timeout 120 --out target/handout-grade --expect-all-fail
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,0 +1,456 @@
+//! `grade handout`: the student tree, derived from the reference tree.
+//!
+//! The handout is the workspace with every solution region of every `.rs` file stripped
+//! (see [`crate::strip`] for the marker convention) and with the files that must not reach
+//! students left out. Deriving it, rather than keeping a second tree, means the skeleton, the
+//! suites and the framework students get are always those the reference passes.
+//!
+//! * **Which files.** Those git knows of and does not ignore (`git ls-files --cached
+//!   --others --exclude-standard`): tracked files plus new files not yet added, never
+//!   `target/` or other ignored output. Without git, or when the source is not the root of
+//!   its git repository, a walk of the tree that skips `target/` and `.git/` directories.
+//! * **What is left out.** Files matched by the optional `.handout-exclude` at the root (and
+//!   that file itself). One pattern per line, relative to the root; `#` comments. `*` matches
+//!   within one path component, `**` across components, `?` one character; a pattern that
+//!   names a directory excludes everything under it. Use it for the grading's own reference
+//!   answers, such as solution-only tests or notes.
+//! * **All or nothing.** Every file is read and stripped before anything is written: a
+//!   marker mistake anywhere is reported (each file and line) and the destination is left
+//!   untouched.
+//! * **Safe reuse.** The destination must be empty, or a previous handout (it holds a
+//!   `.handout-generated` file), which is then cleared except for its `.git`, so that the
+//!   handout can live in a repository that students clone.
+//! * **`--check`** builds the handout (`cargo build --all-targets`) to prove that the
+//!   skeleton and its suites compile.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::cargo::cargo_program;
+use crate::output::absolute;
+use crate::strip::{self, MarkerError};
+
+/// The optional exclusion list at the source root.
+pub const EXCLUDE_FILE: &str = ".handout-exclude";
+
+/// The file that marks a folder as a generated handout.
+pub const MARKER: &str = ".handout-generated";
+
+/// Why the handout cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum HandoutError {
+    /// A file or folder cannot be read or written.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// Solution markers are wrong somewhere; nothing was written.
+    #[error(
+        "solution markers are wrong in {} place(s); nothing was written:\n{}\nFix the markers (see grading/src/strip.rs for the convention) and run again",
+        errors.len(),
+        errors.iter().map(|(path, e)| format!("  {}:{}: {}", path.display(), e.line, e.message())).collect::<Vec<_>>().join("\n")
+    )]
+    Markers {
+        /// Each mistake, with its file (relative to the source root).
+        errors: Vec<(PathBuf, MarkerError)>,
+    },
+    /// A `.rs` file is not UTF-8.
+    #[error("{} is not UTF-8, so its solution regions cannot be stripped; nothing was written. Convert it to UTF-8", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A `.handout-exclude` line is not usable.
+    #[error("{EXCLUDE_FILE} line {line}: {message}")]
+    Exclude {
+        /// The line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The destination is the source or contains it.
+    #[error("the handout folder {} is the source tree or contains it; choose a folder outside {}", dest.display(), source_root.display())]
+    DestinationOverlaps {
+        /// The destination.
+        dest: PathBuf,
+        /// The source root.
+        source_root: PathBuf,
+    },
+    /// The destination holds files that are not a previous handout.
+    #[error("the handout folder {} is not empty and holds no {MARKER} file, so it is not a previous handout; choose an empty or new folder", dest.display())]
+    DestinationNotEmpty {
+        /// The destination.
+        dest: PathBuf,
+    },
+    /// git listed files but failed.
+    #[error("`git ls-files` failed in {}: {message}", root.display())]
+    Git {
+        /// The source root.
+        root: PathBuf,
+        /// What git said.
+        message: String,
+    },
+    /// `--check` found that the handout does not build.
+    #[error(
+        "the handout in {} does not build (`cargo build --all-targets` exited with {status}); the compiler's messages are above. A solution region probably removed something the skeleton needs: add a SOLUTION ELSE part with a stub",
+        dest.display()
+    )]
+    Check {
+        /// The handout folder.
+        dest: PathBuf,
+        /// cargo's exit status.
+        status: String,
+    },
+}
+
+/// What `grade handout` was asked to do.
+#[derive(Debug, Clone)]
+pub struct HandoutOptions {
+    /// The reference workspace.
+    pub source: PathBuf,
+    /// Where the handout goes.
+    pub dest: PathBuf,
+    /// Build the handout afterwards.
+    pub check: bool,
+    /// Pass `--offline` to that build.
+    pub offline: bool,
+}
+
+/// What a handout contains.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandoutSummary {
+    /// Files written.
+    pub files: usize,
+    /// `.rs` files that had solution regions.
+    pub stripped_files: usize,
+    /// Solution regions removed.
+    pub regions: usize,
+    /// Files left out by `.handout-exclude`.
+    pub excluded: usize,
+    /// How the files were listed: `git` or `walk`.
+    pub listing: &'static str,
+}
+
+/// One file of the handout, ready to write.
+enum Planned {
+    /// Copy the source file as is.
+    Copy(PathBuf),
+    /// Write this (stripped) text.
+    Text(String),
+}
+
+/// Makes the handout.
+pub fn make_handout(options: &HandoutOptions) -> Result<HandoutSummary, HandoutError> {
+    let source =
+        options.source.canonicalize().map_err(|e| io("cannot open the source tree", &options.source, e))?;
+    let dest = absolute(&options.dest);
+    if source.starts_with(&dest) {
+        return Err(HandoutError::DestinationOverlaps { dest: options.dest.clone(), source_root: source });
+    }
+    let (files, listing) = list_files(&source)?;
+    let excludes = read_excludes(&source)?;
+    let dest_inside = dest.strip_prefix(&source).ok().map(Path::to_path_buf);
+
+    let mut summary = HandoutSummary { listing, ..HandoutSummary::default() };
+    let mut planned: Vec<(PathBuf, Planned)> = Vec::new();
+    let mut marker_errors = Vec::new();
+    for relative in files {
+        let text = relative.to_string_lossy().replace('\\', "/");
+        if text == EXCLUDE_FILE || text == MARKER {
+            continue;
+        }
+        if dest_inside.as_ref().is_some_and(|d| relative.starts_with(d)) {
+            continue;
+        }
+        if excludes.iter().any(|p| p.matches(&text)) {
+            summary.excluded += 1;
+            continue;
+        }
+        let path = source.join(&relative);
+        if relative.extension().is_some_and(|e| e == "rs") {
+            let bytes = std::fs::read(&path).map_err(|e| io("cannot read", &path, e))?;
+            let content =
+                String::from_utf8(bytes).map_err(|_| HandoutError::NotUtf8 { path: relative.clone() })?;
+            match strip::strip(&content) {
+                Ok(stripped) => {
+                    if stripped.regions > 0 {
+                        summary.stripped_files += 1;
+                        summary.regions += stripped.regions;
+                    }
+                    planned.push((relative, Planned::Text(stripped.text)));
+                }
+                Err(errors) => {
+                    marker_errors.extend(errors.into_iter().map(|e| (relative.clone(), e)));
+                }
+            }
+        } else {
+            planned.push((relative, Planned::Copy(path)));
+        }
+    }
+    if !marker_errors.is_empty() {
+        return Err(HandoutError::Markers { errors: marker_errors });
+    }
+
+    prepare_destination(&options.dest)?;
+    for (relative, what) in &planned {
+        let target = options.dest.join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("cannot create", parent, e))?;
+        }
+        match what {
+            Planned::Copy(from) => {
+                std::fs::copy(from, &target).map_err(|e| io("cannot copy to", &target, e))?;
+            }
+            Planned::Text(text) => {
+                std::fs::write(&target, text).map_err(|e| io("cannot write", &target, e))?;
+            }
+        }
+        summary.files += 1;
+    }
+    let marker = options.dest.join(MARKER);
+    std::fs::write(
+        &marker,
+        "This folder was generated by `grade handout` (distlab); the next `grade handout` into it \
+         replaces everything here except .git.\n",
+    )
+    .map_err(|e| io("cannot write", &marker, e))?;
+
+    if options.check {
+        check(&source, &options.dest, options.offline)?;
+    }
+    Ok(summary)
+}
+
+/// Shorthand for [`HandoutError::Io`].
+fn io(action: &'static str, path: &Path, source: std::io::Error) -> HandoutError {
+    HandoutError::Io { action, path: path.to_path_buf(), source }
+}
+
+/// Lists the files of the source tree, relative to it, sorted.
+fn list_files(root: &Path) -> Result<(Vec<PathBuf>, &'static str), HandoutError> {
+    if let Some(files) = git_files(root)? {
+        return Ok((files, "git"));
+    }
+    let mut files = Vec::new();
+    walk(root, Path::new(""), &mut files)?;
+    files.sort();
+    Ok((files, "walk"))
+}
+
+/// The files git lists, or `None` when git is unusable here (no git, or `root` is not the
+/// top of a repository) or lists nothing.
+fn git_files(root: &Path) -> Result<Option<Vec<PathBuf>>, HandoutError> {
+    let top = Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let Ok(top) = top else { return Ok(None) };
+    if !top.status.success() {
+        return Ok(None);
+    }
+    let top = PathBuf::from(String::from_utf8_lossy(&top.stdout).trim());
+    if top.canonicalize().ok().as_deref() != Some(root) {
+        return Ok(None);
+    }
+    let listed = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| HandoutError::Git { root: root.to_path_buf(), message: e.to_string() })?;
+    if !listed.status.success() {
+        return Err(HandoutError::Git {
+            root: root.to_path_buf(),
+            message: String::from_utf8_lossy(&listed.stderr).trim().to_string(),
+        });
+    }
+    let mut files: Vec<PathBuf> = listed
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+        // Tracked but deleted files, and submodules (directories), are not copied.
+        .filter(|relative| root.join(relative).is_file())
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(if files.is_empty() { None } else { Some(files) })
+}
+
+/// Collects the files under `root/relative`, skipping `target` and `.git` directories and
+/// symbolic links to directories.
+fn walk(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) -> Result<(), HandoutError> {
+    let dir = root.join(relative);
+    let entries = std::fs::read_dir(&dir).map_err(|e| io("cannot list", &dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io("cannot list", &dir, e))?;
+        let name = entry.file_name();
+        let child = relative.join(&name);
+        let file_type = entry.file_type().map_err(|e| io("cannot inspect", &entry.path(), e))?;
+        if file_type.is_dir() {
+            if name == "target" || name == ".git" {
+                continue;
+            }
+            walk(root, &child, files)?;
+        } else if entry.path().is_file() {
+            files.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// One `.handout-exclude` pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExcludePattern(String);
+
+impl ExcludePattern {
+    /// Parses one line; `None` for blank and comment lines.
+    pub fn parse(line: &str) -> Option<ExcludePattern> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        let line = line.trim_start_matches('/').trim_end_matches('/');
+        Some(ExcludePattern(line.to_string()))
+    }
+
+    /// Does it exclude the file at `path` (relative, `/`-separated)? A pattern excludes the
+    /// paths it matches and everything under a directory it matches.
+    pub fn matches(&self, path: &str) -> bool {
+        if glob(self.0.as_bytes(), path.as_bytes()) {
+            return true;
+        }
+        path.match_indices('/').any(|(i, _)| glob(self.0.as_bytes(), &path.as_bytes()[..i]))
+    }
+}
+
+/// Glob matching: `**` any text, `*` any text without `/`, `?` one character but `/`.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern {
+        [] => text.is_empty(),
+        [b'*', b'*', rest @ ..] => {
+            if let [b'/', after @ ..] = rest {
+                // `**/` matches zero or more whole path components.
+                glob(after, text) || (0..text.len()).any(|i| text[i] == b'/' && glob(after, &text[i + 1..]))
+            } else {
+                (0..=text.len()).any(|i| glob(rest, &text[i..]))
+            }
+        }
+        [b'*', rest @ ..] => {
+            for i in 0..=text.len() {
+                if glob(rest, &text[i..]) {
+                    return true;
+                }
+                if i < text.len() && text[i] == b'/' {
+                    return false;
+                }
+            }
+            false
+        }
+        [b'?', rest @ ..] => matches!(text, [c, tail @ ..] if *c != b'/' && glob(rest, tail)),
+        [c, rest @ ..] => matches!(text, [t, tail @ ..] if t == c && glob(rest, tail)),
+    }
+}
+
+/// Reads `.handout-exclude` (none: no patterns).
+fn read_excludes(root: &Path) -> Result<Vec<ExcludePattern>, HandoutError> {
+    let path = root.join(EXCLUDE_FILE);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?;
+    let mut patterns = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().trim_matches('/').is_empty() && !line.trim().is_empty() {
+            return Err(HandoutError::Exclude {
+                line: index + 1,
+                message: format!("`{}` would exclude everything", line.trim()),
+            });
+        }
+        patterns.extend(ExcludePattern::parse(line));
+    }
+    Ok(patterns)
+}
+
+/// Empties the destination if it is a previous handout (keeping `.git`), or creates it.
+fn prepare_destination(dest: &Path) -> Result<(), HandoutError> {
+    if !dest.exists() {
+        return std::fs::create_dir_all(dest).map_err(|e| io("cannot create", dest, e));
+    }
+    let entries: Vec<_> = std::fs::read_dir(dest)
+        .map_err(|e| io("cannot list", dest, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| io("cannot list", dest, e))?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if !dest.join(MARKER).is_file() {
+        return Err(HandoutError::DestinationNotEmpty { dest: dest.to_path_buf() });
+    }
+    for entry in entries {
+        if entry.file_name() == ".git" {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if path.is_dir() && !path.is_symlink() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| io("cannot remove", &path, e))?;
+    }
+    Ok(())
+}
+
+/// Builds the handout: `cargo build --all-targets` in `dest`. Build output goes to
+/// `$CARGO_TARGET_DIR` or `<source>/target/handout-check`, so that repeated checks reuse
+/// compiled dependencies and the handout folder stays clean.
+fn check(source: &Path, dest: &Path, offline: bool) -> Result<(), HandoutError> {
+    let mut command = Command::new(cargo_program());
+    command.args(["build", "--all-targets"]).current_dir(dest).stdin(Stdio::null());
+    if offline {
+        command.arg("--offline");
+    }
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        command.env("CARGO_TARGET_DIR", source.join("target").join("handout-check"));
+    }
+    let status = command.status().map_err(|e| io("cannot run cargo in", dest, e))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(HandoutError::Check { dest: dest.to_path_buf(), status: status.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(p: &str) -> ExcludePattern {
+        ExcludePattern::parse(p).unwrap()
+    }
+
+    #[test]
+    fn exclude_patterns() {
+        assert!(pattern("notes.md").matches("notes.md"));
+        assert!(!pattern("notes.md").matches("raft/notes.md"));
+        assert!(pattern("raft/tests/reference").matches("raft/tests/reference/a.rs"));
+        assert!(pattern("/raft/tests/reference/").matches("raft/tests/reference/x/b.rs"));
+        assert!(!pattern("raft/tests/ref").matches("raft/tests/reference/a.rs"));
+        assert!(pattern("*/answers_*.rs").matches("kvraft/answers_4a.rs"));
+        assert!(!pattern("*/answers_*.rs").matches("kvraft/src/answers_4a.rs"));
+        assert!(pattern("**/answers_*.rs").matches("kvraft/src/answers_4a.rs"));
+        assert!(pattern("**/answers_*.rs").matches("answers_4a.rs"));
+        assert!(pattern("raft/**/secret.rs").matches("raft/a/b/secret.rs"));
+        assert!(pattern("ra?t").matches("raft/src/lib.rs"));
+        assert!(ExcludePattern::parse("# comment").is_none());
+        assert!(ExcludePattern::parse("   ").is_none());
+    }
+}
