@@ -2,10 +2,17 @@
 CARGO ?= cargo
 DIR ?= ../distlab-handout
 
-.PHONY: test grade bench fmt lint handout check-handout lab3a lab3b lab3c lab3d
+.PHONY: test grade bench fmt lint handout check-handout lab3a lab3b lab3c lab3d lab4a lab4b lab5a lab5b lab5c
 
+# Every suite under sim, labrpc (and Lab 3A) again under the real backend, and the handout.
 test:
-	$(CARGO) test --workspace --release -q 2>&1
+	$(CARGO) test --workspace --release
+	LAB_RUNTIME=real $(CARGO) test --release -p labrpc --test network
+	LAB_RUNTIME=real $(CARGO) test --release -p raft --test lab3a
+	$(MAKE) check-handout
+
+lab3a lab3b lab3c lab3d:
+	$(CARGO) test --release -p raft --test $@
 
 grade:
 	$(CARGO) run --release -q -p grading --bin grade -- run $(GRADE_ARGS)

@@ -5,7 +5,9 @@
 //! * `LAB_SEEDS=K` runs K consecutive seeds (from `LAB_SEED`, or from a random base);
 //! * `LAB_RUNTIME=real` uses the real backend (default `sim`);
 //! * `LAB_CHECK_DETERMINISM=1` runs each seed twice and fails at the first divergence;
-//! * `LAB_SPIN_LIMIT_MS` sets how long a sim thread may run without a runtime call (5000).
+//! * `LAB_SPIN_LIMIT_MS` sets how long a sim thread may run without a runtime call (5000);
+//! * `LAB_REPORT=always` writes the HTML report of passing runs too (`never` writes none; by
+//!   default a failing run's report is written and its path printed beside the replay command).
 
 use crate::world::{Backend, Builder, Outcome};
 use std::time::Duration;
@@ -144,8 +146,29 @@ pub fn run_test_with(info: TestInfo, configure: impl Fn(Builder) -> Builder, bod
         } else {
             make().run(body)
         };
+        let report = match std::env::var("LAB_REPORT").as_deref() {
+            Ok("never") => None,
+            Ok("always") => Some(true),
+            _ => Some(out.result.is_err()),
+        };
+        let report_path = match report {
+            Some(true) => {
+                let replay = info.replay_command(seed, plan.backend);
+                match crate::report::write_for_run(&info.test_path(), &replay, &out) {
+                    Ok(p) => Some(p.display().to_string()),
+                    Err(e) => Some(format!("(could not write the report: {e})")),
+                }
+            }
+            _ => None,
+        };
         if let Err(f) = &out.result {
-            fail(&info, seed, plan.backend, &f.message);
+            let mut msg = f.message.clone();
+            if let Some(p) = &report_path {
+                msg.push_str(&format!("\nreport: {p}"));
+            }
+            fail(&info, seed, plan.backend, &msg);
+        } else if let Some(p) = &report_path {
+            eprintln!("report: {p}");
         }
         if many {
             eprintln!(
