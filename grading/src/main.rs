@@ -43,6 +43,14 @@ enum Cmd {
     Merge(MergeArgs),
     /// Copy the workspace into DIR with the solution regions stripped.
     Handout(HandoutArgs),
+    /// Show a run's events (a failure report's .html or .events.jsonl) in the terminal, one
+    /// colored column per node. `grade logs --help` lists the filters.
+    #[command(disable_help_flag = true)]
+    Logs {
+        /// The report file and the viewer's options (as for the `lablog` binary).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Options of `grade run`.
@@ -149,10 +157,14 @@ fn default_workspace() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Cmd::Logs { args } = cli.command {
+        return labs::report::viewer::main_with_args(args);
+    }
     let code = match cli.command {
         Cmd::Run(args) => command_run(args),
         Cmd::Merge(args) => command_merge(args),
         Cmd::Handout(args) => command_handout(args),
+        Cmd::Logs { .. } => unreachable!("handled above"),
     };
     match code {
         Ok(code) => ExitCode::from(code as u8),
