@@ -11,6 +11,23 @@
 //! would hide real orderings. So the recorder makes its timestamps strictly increasing in the order
 //! it records them (a tie is nudged forward by one nanosecond): an operation that finished before
 //! another one began, as seen by the recorder, is always ordered before it.
+//!
+//! ```
+//! use labs::history::History;
+//! use labs::porcupine::{KvInput, KvModel, KvOutput};
+//! use std::time::Duration;
+//!
+//! let history: History<KvInput, KvOutput> = History::new();
+//! let op = history.begin(0, KvInput::put("x", "1")); // client 0 calls put
+//! op.finish(KvOutput::none()); // ... and it returns
+//! let op = history.begin(1, KvInput::get("x"));
+//! op.finish(KvOutput::value("1"));
+//! let report = history.check(&KvModel, Duration::from_secs(10));
+//! // In a suite: fail with the verdict, its explanation and the path of the HTML drawing.
+//! if let Err(msg) = report.require_linearizable() {
+//!     panic!("{msg}");
+//! }
+//! ```
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,7 +152,14 @@ impl<I, O> History<I, O> {
     /// Records a completed operation with explicit times (from any one clock).
     ///
     /// Fails with [`HistoryError::ReturnBeforeCall`] if `ret < call`.
-    pub fn record(&self, client: usize, input: I, call: u64, output: O, ret: u64) -> Result<(), HistoryError> {
+    pub fn record(
+        &self,
+        client: usize,
+        input: I,
+        call: u64,
+        output: O,
+        ret: u64,
+    ) -> Result<(), HistoryError> {
         if ret < call {
             return Err(HistoryError::ReturnBeforeCall { client, call, ret });
         }

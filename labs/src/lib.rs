@@ -20,6 +20,7 @@ pub mod logging;
 pub mod persister;
 pub mod porcupine;
 pub mod rand;
+pub mod report;
 mod sim;
 pub mod sync;
 pub mod thread;

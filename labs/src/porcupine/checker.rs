@@ -1,32 +1,39 @@
-//! The search: Wing & Gong's depth-first search with Lowe's memoization, one partition at a time,
-//! partitions in parallel.
+//! The search: Wing & Gong's depth-first search with Lowe's memoization, partitions in rounds
+//! on parallel OS threads.
 //!
-//! The history becomes a doubly linked list of call and return events in time order (on equal
-//! times calls come first, so touching operations count as concurrent). The search walks the
-//! list: at a call whose operation is legal in the current state it tentatively linearizes the
-//! operation (unlinks its call and return) and restarts from the head, unless the pair
-//! (set of linearized operations, state) was seen before; at a return it backtracks, since the
-//! operation returned before anything pending could be placed. An empty list is a
-//! linearization; backtracking from an empty stack means there is none.
+//! A partition's history becomes a doubly linked list of call and return events in time order
+//! (on equal times calls come first, so touching operations count as concurrent). At each node
+//! of the search, the operations that could be linearized next are the calls before the first
+//! return in the list. The search places one (if it is legal in the current state), unlinks its
+//! call and return, and goes on from the new node, unless the pair (set of placed operations,
+//! state) was seen before; when no operation is left to try it backtracks. An empty list is a
+//! linearization; backtracking from the root means there is none.
 //!
-//! What makes it fast, compared with a direct transcription:
-//! * model states are interned to `u32` ids and every `step` result is memoized per (state, op),
-//!   so the model runs once per distinct transition, and a state is never cloned in the loop;
+//! What makes it fast, compared with a direct transcription of Porcupine:
+//! * read-only operations (the model says which: reads, failed compare-and-sets) are placed as
+//!   soon as they are legal, without trying alternatives, which is safe (see `Mode::Enter`) and
+//!   prunes most of the branching in read-heavy histories;
+//! * model states are interned to `u32` ids, and step results are memoized per (state, op)
+//!   while that pays, so a state is never cloned or compared in the loop;
 //! * the cache key's hash is maintained incrementally (Zobrist hashing: xor of a random key per
-//!   linearized operation, and one per state), so a lookup costs one probe, not a pass over the
-//!   bitset;
-//! * the cache is an open-addressing table over a flat arena of bitsets: no allocation per entry.
+//!   placed operation, and one per state), and the cache is an open-addressing table with the
+//!   bitsets inline: one probe, one place in memory, no allocation per entry.
 //!
-//! The checker is pure computation on OS threads (`std::thread`, `std::time`); it never touches
-//! the simulated runtime, which sees it as one long [`crate::world::compute`] call.
+//! Partitions are searched in rounds of a growing number of steps (see `Checker::run`), so that
+//! an easy failing partition is found quickly beside a hard one, and the result is the same
+//! whatever the number of threads. The checker is pure computation on OS threads (`std::thread`,
+//! `std::time`); it never touches the simulated runtime, which sees it as one long
+//! [`crate::world::compute`] call.
 
 // The budget is wall-clock time and partitions run on OS threads: pure computation that must not
 // go through the simulated runtime (under which virtual time stands still while we compute).
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+use std::any::Any;
 use std::cmp::Reverse;
-use std::sync::Mutex as StdMutex;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use super::explain::{self, Report};
@@ -39,7 +46,11 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
 /// Marks an illegal transition in the step memo.
 const ILLEGAL: u32 = u32::MAX;
 
-/// How often (in loop iterations) the search looks at the clock and the cancel flag.
+/// The most memory one partition's cache may take. A search that needs more ends like one that
+/// ran out of time: the check is `Unknown`, never a pass.
+const MAX_CACHE_BYTES: usize = 1 << 30;
+
+/// How often (in loop iterations) the search looks at the clock and the cache's size.
 const POLL_EVERY: u32 = 1 << 10;
 
 /// Configures and runs linearizability checks.
@@ -74,8 +85,8 @@ impl Checker {
         Checker { budget: DEFAULT_BUDGET, threads, describe_always: false }
     }
 
-    /// Sets the wall-clock time budget; a check that needs longer is
-    /// [`CheckResult::Unknown`](super::CheckResult::Unknown).
+    /// Sets the wall-clock time budget; a check that needs longer (or more than 1 GiB of memory
+    /// for one partition's search) is [`CheckResult::Unknown`](super::CheckResult::Unknown).
     pub fn budget(mut self, budget: Duration) -> Checker {
         self.budget = budget;
         self
@@ -96,99 +107,160 @@ impl Checker {
 
     /// Checks a history against a model.
     ///
-    /// The verdict is deterministic unless the budget runs out: when several partitions are not
-    /// linearizable, the first one (in the model's partition order) is the one explained.
+    /// Unless the budget runs out, the result (the explanation included) is deterministic: it
+    /// does not depend on the number of threads or their timing.
     pub fn check<M: Model>(&self, model: &M, ops: &[Operation<M::Input, M::Output>]) -> Report {
         crate::world::compute(|| self.run(model, ops))
     }
 
+    /// Searches the partitions in rounds: in each round every unfinished partition gets a slice
+    /// of the same number of search steps (on as many threads as there is work), and the slice
+    /// doubles from one round to the next. The first round in which some partition turns out not
+    /// to be linearizable ends the check, and the lowest-numbered such partition is the one
+    /// explained. So an easy failing partition is found quickly even beside a hard one, and the
+    /// answer is the same on one thread as on many.
     fn run<M: Model>(&self, model: &M, ops: &[Operation<M::Input, M::Output>]) -> Report {
         let start = Instant::now();
         let deadline = start.checked_add(self.budget);
         let parts = model.partition(ops);
-
-        // Biggest partitions first, to keep the threads evenly busy.
+        let searches: Vec<StdMutex<Option<Search<'_, M>>>> =
+            parts.iter().map(|_| StdMutex::new(None)).collect();
+        // Biggest partitions first in each round, to keep the threads evenly busy.
         let mut order: Vec<usize> = (0..parts.len()).collect();
         order.sort_by_key(|&p| Reverse(parts[p].ops.len()));
-        let next_job = AtomicUsize::new(0);
-        // The lowest-numbered partition found not linearizable so far: partitions after it need
-        // not be checked, partitions before it must be, so the explanation is deterministic.
-        let first_illegal = AtomicUsize::new(usize::MAX);
-        let results: Vec<StdMutex<Option<PartResult<M::State>>>> =
-            parts.iter().map(|_| StdMutex::new(None)).collect();
+        let stop = || deadline.is_some_and(|d| Instant::now() >= d);
 
+        // The workers live for the whole check and meet at a barrier between rounds, where one
+        // of them plans the next round.
+        let plan = StdMutex::new(Plan {
+            round: order.clone(),
+            slice: FIRST_SLICE,
+            outcomes: vec![None; parts.len()],
+            done: parts.is_empty(),
+        });
+        let next_job = AtomicUsize::new(0);
+        let panicked: StdMutex<Option<Box<dyn Any + Send>>> = StdMutex::new(None);
+        let threads = self.threads.min(parts.len()).max(1);
+        let barrier = Barrier::new(threads);
         let worker = || {
             loop {
-                let job = next_job.fetch_add(1, Ordering::Relaxed);
-                let Some(&p) = order.get(job) else { break };
-                let stop = || {
-                    if first_illegal.load(Ordering::Relaxed) < p {
-                        Some(Outcome::Skipped)
-                    } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                        Some(Outcome::TimedOut)
-                    } else {
-                        None
+                let (round, slice) = {
+                    let plan = plan.lock().unwrap_or_else(|e| e.into_inner());
+                    if plan.done {
+                        break;
                     }
+                    (plan.round.clone(), plan.slice)
                 };
-                let res = match stop() {
-                    Some(outcome) => PartResult::empty(model, outcome),
-                    None => Search::new(model, ops, &parts[p].ops).run(&stop),
-                };
-                if res.outcome == Outcome::Illegal {
-                    first_illegal.fetch_min(p, Ordering::Relaxed);
+                while let Some(&p) = round.get(next_job.fetch_add(1, Ordering::Relaxed)) {
+                    // A panic (in the model, say) must not leave the other workers waiting at
+                    // the barrier: keep it, end the check, and re-raise it afterwards.
+                    let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        let mut slot = searches[p].lock().unwrap_or_else(|e| e.into_inner());
+                        let search = slot.get_or_insert_with(|| Search::new(model, ops, &parts[p].ops));
+                        search.run(slice, &stop);
+                    }));
+                    if let Err(payload) = run {
+                        panicked.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(payload);
+                    }
                 }
-                *results[p].lock().unwrap_or_else(|e| e.into_inner()) = Some(res);
+                if barrier.wait().is_leader() {
+                    let mut plan = plan.lock().unwrap_or_else(|e| e.into_inner());
+                    for &p in &round {
+                        let slot = searches[p].lock().unwrap_or_else(|e| e.into_inner());
+                        plan.outcomes[p] = slot.as_ref().and_then(|s| s.outcome);
+                    }
+                    plan.next_round(&order);
+                    if panicked.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                        plan.done = true;
+                    }
+                    next_job.store(0, Ordering::Relaxed);
+                }
+                barrier.wait();
             }
         };
-        let threads = self.threads.min(parts.len()).max(1);
         if threads == 1 {
             worker();
         } else {
             std::thread::scope(|s| {
                 for _ in 1..threads {
-                    s.spawn(&worker);
+                    s.spawn(worker);
                 }
                 worker();
             });
         }
+        if let Some(payload) = panicked.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            std::panic::resume_unwind(payload);
+        }
+        let outcomes = plan.into_inner().unwrap_or_else(|e| e.into_inner()).outcomes;
 
-        let results: Vec<PartResult<M::State>> = results
+        let results: Vec<PartResult<M::State>> = searches
             .into_iter()
-            .map(|m| {
-                m.into_inner()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .expect("every partition is checked")
+            .zip(&outcomes)
+            .map(|(slot, &outcome)| {
+                let outcome = outcome.unwrap_or(Outcome::Skipped);
+                match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    Some(s) => s.into_result(outcome),
+                    None => PartResult::empty(model, outcome),
+                }
             })
             .collect();
-        explain::build_report(
-            model,
-            ops,
-            parts,
-            results,
-            start.elapsed(),
-            self.budget,
-            self.describe_always,
-        )
+        explain::build_report(model, ops, parts, results, start.elapsed(), self.budget, self.describe_always)
     }
 }
 
 /// Checks `ops` against `model` with a time budget, on all cores: `Checker::new().budget(budget)
 /// .check(model, ops)`.
-pub fn check<M: Model>(
-    model: &M,
-    ops: &[Operation<M::Input, M::Output>],
-    budget: Duration,
-) -> Report {
+pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget: Duration) -> Report {
     Checker::new().budget(budget).check(model, ops)
 }
 
-/// How the search of one partition ended.
+/// The rounds of a check (see `Checker::run`).
+struct Plan {
+    /// Partitions to search in this round.
+    round: Vec<usize>,
+    /// Search steps per partition in this round.
+    slice: u64,
+    /// Each partition's outcome, once known.
+    outcomes: Vec<Option<Outcome>>,
+    done: bool,
+}
+
+impl Plan {
+    /// Decides what follows a round: the end of the check if some partition is not
+    /// linearizable (the rest are skipped), if the budget ran out, or if all are done;
+    /// otherwise the next round, with twice the slice.
+    fn next_round(&mut self, order: &[usize]) {
+        let ended = if self.round.iter().any(|&p| self.outcomes[p] == Some(Outcome::Illegal)) {
+            Some(Outcome::Skipped)
+        } else if self.round.iter().any(|&p| self.outcomes[p] == Some(Outcome::TimedOut)) {
+            Some(Outcome::TimedOut)
+        } else {
+            None
+        };
+        if let Some(rest) = ended {
+            for o in self.outcomes.iter_mut().filter(|o| o.is_none()) {
+                *o = Some(rest);
+            }
+        }
+        self.round = order.iter().copied().filter(|&p| self.outcomes[p].is_none()).collect();
+        self.slice = self.slice.saturating_mul(2);
+        self.done = self.round.is_empty();
+    }
+}
+
+/// How often (in memo lookups) the step memo checks that it pays for itself.
+const MEMO_REVIEW: u64 = 1 << 12;
+
+/// Search steps in a partition's first slice (see `Checker::run`).
+const FIRST_SLICE: u64 = 1 << 14;
+
+/// How a partition's search ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
     Linearizable,
     Illegal,
     TimedOut,
-    /// Not (fully) checked because an earlier partition is not linearizable.
+    /// Not (fully) checked because another partition is not linearizable.
     Skipped,
 }
 
@@ -222,31 +294,128 @@ pub(crate) fn sorted_events<I, O>(ops: &[Operation<I, O>], part: &[usize]) -> Ve
     events
 }
 
-/// The search state of one partition.
+/// The list's head sentinel; entries 1..=2n are the events in order, 2n+1 is the tail sentinel.
+const HEAD: u32 = 0;
+
+/// Where the search loop is.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Just reached a new node: list the operations that could go next.
+    Enter,
+    /// Try the next operation of the current node.
+    Try,
+    /// The current node is dead: undo the placement that led to it.
+    Backtrack,
+}
+
+/// One placed operation on the search stack.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    /// Its call entry.
+    entry: u32,
+    /// The state before it.
+    before: u32,
+}
+
+/// The operations that could go next at a node on the search path: `cands[start..end]`, of
+/// which those before `next` have been tried.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    start: u32,
+    end: u32,
+    next: u32,
+}
+
+/// The (resumable) search of one partition.
 struct Search<'a, M: Model> {
     model: &'a M,
     inputs: Vec<&'a M::Input>,
     outputs: Vec<Option<&'a M::Output>>,
-    events: Vec<(u64, u8, u32)>,
+    read_only: Vec<bool>,
     states: Vec<M::State>,
     state_ids: FxHashMap<M::State, u32>,
-    /// (state << 32 | op) -> next state id or `ILLEGAL`.
+    /// (state << 32 | op) -> next state id or `ILLEGAL`, while `memo_on`.
     memo: FxHashMap<u64, u32>,
+    memo_on: bool,
+    memo_calls: u64,
+    memo_hits: u64,
+
+    /// info[e] = op << 1 | is_return.
+    info: Vec<u32>,
+    ret_entry: Vec<u32>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    tail: u32,
+    op_keys: Vec<u64>,
+    bits: Vec<u64>,
+    cache: Cache,
+
+    stack: Vec<Placed>,
+    /// One frame per node on the path (one more than `stack`).
+    frames: Vec<Frame>,
+    /// The frames' candidate call entries.
+    cands: Vec<u32>,
+    best: Vec<(u32, u32)>,
+    /// stack[..best_valid] and best[..best_valid] hold the same operations.
+    best_valid: usize,
+    state: u32,
+    zobrist: u64,
+    mode: Mode,
+    outcome: Option<Outcome>,
 }
 
 impl<'a, M: Model> Search<'a, M> {
     fn new(model: &'a M, ops: &'a [Operation<M::Input, M::Output>], part: &[usize]) -> Self {
+        let n = part.len();
+        let events = sorted_events(ops, part);
+        let mut info = vec![0u32; 2 * n + 2];
+        let mut ret_entry = vec![0u32; n];
+        for (i, &(_, kind, op)) in events.iter().enumerate() {
+            let e = i + 1;
+            info[e] = (op << 1) | u32::from(kind);
+            if kind == 1 {
+                ret_entry[op as usize] = e as u32;
+            }
+        }
+        let words = n.div_ceil(64).max(1);
         let mut s = Search {
             model,
             inputs: part.iter().map(|&g| &ops[g].input).collect(),
             outputs: part.iter().map(|&g| ops[g].output.as_ref()).collect(),
-            events: sorted_events(ops, part),
+            read_only: part
+                .iter()
+                .map(|&g| model.is_read_only(&ops[g].input, ops[g].output.as_ref()))
+                .collect(),
             states: Vec::new(),
-            state_ids: FxHashMap::default(),
+            state_ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
             memo: FxHashMap::default(),
+            memo_on: true,
+            memo_calls: 0,
+            memo_hits: 0,
+            info,
+            ret_entry,
+            next: (1..=2 * n as u32 + 2).collect(),
+            prev: (0..2 * n as u32 + 2).map(|e| e.wrapping_sub(1)).collect(),
+            tail: (2 * n + 1) as u32,
+            op_keys: (0..n as u64).map(|i| mix64(i + 1)).collect(),
+            bits: vec![0; words],
+            cache: Cache::new(words, n),
+            stack: Vec::with_capacity(n),
+            frames: Vec::with_capacity(n + 1),
+            cands: Vec::new(),
+            best: Vec::new(),
+            best_valid: 0,
+            state: 0,
+            zobrist: 0,
+            mode: Mode::Enter,
+            outcome: (n == 0).then_some(Outcome::Linearizable),
         };
         s.intern(model.init());
         s
+    }
+
+    fn into_result(self, outcome: Outcome) -> PartResult<M::State> {
+        PartResult { outcome, best: self.best, states: self.states, explored: self.cache.len }
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
@@ -259,201 +428,266 @@ impl<'a, M: Model> Search<'a, M> {
         id
     }
 
+    /// The state after `op` in `state`, or `ILLEGAL`.
+    ///
+    /// Results are memoized while that pays: when the same (state, op) pairs come back (a model
+    /// with few states), a lookup is cheaper than a step. When nearly every pair is new (a KV
+    /// value grows with every append), the memo only costs, and it is switched off.
     #[inline]
     fn step(&mut self, state: u32, op: u32) -> u32 {
         let key = (u64::from(state) << 32) | u64::from(op);
-        if let Some(&next) = self.memo.get(&key) {
-            return next;
+        if self.memo_on {
+            self.memo_calls += 1;
+            if let Some(&next) = self.memo.get(&key) {
+                self.memo_hits += 1;
+                return next;
+            }
+            if self.memo_calls.is_multiple_of(MEMO_REVIEW) && self.memo_hits * 2 < self.memo_calls {
+                self.memo_on = false;
+                self.memo = FxHashMap::default();
+            }
         }
         let next = match self.model.step(
             &self.states[state as usize],
             self.inputs[op as usize],
             self.outputs[op as usize],
         ) {
+            // A read-only operation leaves the state as it is: no need to intern it again.
+            Some(_) if self.read_only[op as usize] => state,
             Some(s) => self.intern(s),
             None => ILLEGAL,
         };
-        self.memo.insert(key, next);
+        if self.memo_on {
+            self.memo.insert(key, next);
+        }
         next
     }
 
-    /// Runs the search; `stop` is polled now and then and ends it early with its outcome.
-    fn run(mut self, stop: &dyn Fn() -> Option<Outcome>) -> PartResult<M::State> {
-        let n = self.inputs.len();
-        // Entries: 0 is the head sentinel, 1..=2n the events in order, 2n+1 the tail sentinel.
-        const HEAD: u32 = 0;
-        let tail = (2 * n + 1) as u32;
-        // info[e] = op << 1 | is_return
-        let mut info = vec![0u32; 2 * n + 2];
-        let mut ret_entry = vec![0u32; n];
-        for (i, &(_, kind, op)) in self.events.iter().enumerate() {
-            let e = i + 1;
-            info[e] = (op << 1) | u32::from(kind);
-            if kind == 1 {
-                ret_entry[op as usize] = e as u32;
+    /// Places the operation of call entry `e`, reaching state `ns`, unless that node was seen
+    /// before. Returns whether it was placed.
+    #[inline]
+    fn place(&mut self, e: u32, ns: u32) -> bool {
+        let op = self.info[e as usize] >> 1;
+        let (w, b) = ((op >> 6) as usize, 1u64 << (op & 63));
+        self.bits[w] |= b;
+        let z = self.zobrist ^ self.op_keys[op as usize];
+        let h = z ^ mix64(u64::from(ns) ^ 0x5bd1_e995_0000_0000);
+        if !self.cache.insert(h, ns, &self.bits) {
+            self.bits[w] &= !b;
+            return false;
+        }
+        self.stack.push(Placed { entry: e, before: self.state });
+        self.state = ns;
+        self.zobrist = z;
+        // Unlink the call and its return.
+        for x in [e, self.ret_entry[op as usize]] {
+            let (p, nx) = (self.prev[x as usize], self.next[x as usize]);
+            self.next[p as usize] = nx;
+            self.prev[nx as usize] = p;
+        }
+        if self.stack.len() > self.best.len() {
+            self.best.truncate(self.best_valid);
+            for i in self.best_valid..self.stack.len() {
+                let after = self.stack.get(i + 1).map_or(self.state, |p| p.before);
+                self.best.push((self.info[self.stack[i].entry as usize] >> 1, after));
+            }
+            self.best_valid = self.stack.len();
+        }
+        true
+    }
+
+    /// Undoes the last placement; `None` if there is none.
+    #[inline]
+    fn unplace(&mut self) -> Option<Placed> {
+        let placed = self.stack.pop()?;
+        self.best_valid = self.best_valid.min(self.stack.len());
+        let e = placed.entry;
+        let op = self.info[e as usize] >> 1;
+        self.bits[(op >> 6) as usize] &= !(1u64 << (op & 63));
+        self.zobrist ^= self.op_keys[op as usize];
+        self.state = placed.before;
+        // Relink in the reverse order of unlinking.
+        for x in [self.ret_entry[op as usize], e] {
+            let (p, nx) = (self.prev[x as usize], self.next[x as usize]);
+            self.next[p as usize] = x;
+            self.prev[nx as usize] = x;
+        }
+        Some(placed)
+    }
+
+    /// Runs about `steps` steps of the search, or until `deadline_passed` says so; sets
+    /// `self.outcome` when the search is over.
+    fn run(&mut self, steps: u64, deadline_passed: &dyn Fn() -> bool) {
+        let mut left = steps;
+        let mut polls = 0u32;
+        while self.outcome.is_none() {
+            if left == 0 {
+                return;
+            }
+            left -= 1;
+            polls = polls.wrapping_add(1);
+            if polls.is_multiple_of(POLL_EVERY) && (deadline_passed() || self.cache.overflowed) {
+                self.outcome = Some(Outcome::TimedOut);
+                return;
+            }
+            match self.mode {
+                Mode::Enter => {
+                    // The operations that could go next: calls before the first return.
+                    let start = self.cands.len();
+                    let mut x = self.next[HEAD as usize];
+                    let mut forced = None;
+                    while self.info[x as usize] & 1 == 0 {
+                        let op = self.info[x as usize] >> 1;
+                        if self.read_only[op as usize] {
+                            // A legal read-only operation can go next without loss of
+                            // generality: moving it to the front of any linearization from
+                            // here keeps it one. So it is the only one to try.
+                            if forced.is_none() {
+                                left = left.saturating_sub(1);
+                                if self.step(self.state, op) != ILLEGAL {
+                                    forced = Some(x);
+                                }
+                            }
+                        } else {
+                            self.cands.push(x);
+                        }
+                        x = self.next[x as usize];
+                    }
+                    if let Some(x) = forced {
+                        self.cands.truncate(start);
+                        self.cands.push(x);
+                    }
+                    let (start, end) = (start as u32, self.cands.len() as u32);
+                    self.frames.push(Frame { start, end, next: start });
+                    self.mode = Mode::Try;
+                }
+                Mode::Try => {
+                    let f = self.frames.last_mut().expect("a frame per node");
+                    if f.next == f.end {
+                        self.mode = Mode::Backtrack;
+                        continue;
+                    }
+                    let e = self.cands[f.next as usize];
+                    f.next += 1;
+                    let ns = self.step(self.state, self.info[e as usize] >> 1);
+                    if ns != ILLEGAL && self.place(e, ns) {
+                        self.mode = self.entered();
+                    }
+                }
+                Mode::Backtrack => {
+                    let f = self.frames.pop().expect("a frame per node");
+                    self.cands.truncate(f.start as usize);
+                    if self.unplace().is_none() {
+                        self.outcome = Some(Outcome::Illegal);
+                    }
+                    self.mode = Mode::Try;
+                }
             }
         }
-        let mut next: Vec<u32> = (1..=2 * n as u32 + 2).collect();
-        let mut prev: Vec<u32> = (0..2 * n as u32 + 2).map(|e| e.wrapping_sub(1)).collect();
+    }
 
-        let op_keys: Vec<u64> = (0..n as u64).map(|i| mix64(i + 1)).collect();
-        let state_key = |s: u32| mix64(u64::from(s) ^ 0x5bd1_e995_0000_0000);
-        let words = n.div_ceil(64).max(1);
-        let mut bits = vec![0u64; words];
-        let mut cache = Cache::new(words);
-
-        let mut stack: Vec<(u32, u32)> = Vec::with_capacity(n);
-        let mut best: Vec<(u32, u32)> = Vec::new();
-        // stack[..best_valid] and best[..best_valid] hold the same operations.
-        let mut best_valid = 0usize;
-        let mut state = 0u32;
-        let mut zobrist = 0u64;
-        let mut polls = 0u32;
-
-        let outcome = if n == 0 {
-            Outcome::Linearizable
-        } else {
-            let mut e = next[HEAD as usize];
-            loop {
-                polls = polls.wrapping_add(1);
-                if polls % POLL_EVERY == 0
-                    && let Some(outcome) = stop()
-                {
-                    break outcome;
-                }
-                let inf = info[e as usize];
-                let op = inf >> 1;
-                if inf & 1 == 0 {
-                    // A call: try to linearize its operation now.
-                    let ns = self.step(state, op);
-                    if ns != ILLEGAL {
-                        let (w, b) = ((op >> 6) as usize, 1u64 << (op & 63));
-                        bits[w] |= b;
-                        let z = zobrist ^ op_keys[op as usize];
-                        if cache.insert(z ^ state_key(ns), ns, &bits) {
-                            stack.push((e, state));
-                            state = ns;
-                            zobrist = z;
-                            // Unlink the call and its return.
-                            let r = ret_entry[op as usize];
-                            for x in [e, r] {
-                                let (p, nx) = (prev[x as usize], next[x as usize]);
-                                next[p as usize] = nx;
-                                prev[nx as usize] = p;
-                            }
-                            if stack.len() > best.len() {
-                                best.truncate(best_valid);
-                                for i in best_valid..stack.len() {
-                                    let after =
-                                        if i + 1 < stack.len() { stack[i + 1].1 } else { state };
-                                    best.push((info[stack[i].0 as usize] >> 1, after));
-                                }
-                                best_valid = stack.len();
-                            }
-                            e = next[HEAD as usize];
-                            if e == tail {
-                                break Outcome::Linearizable;
-                            }
-                            continue;
-                        }
-                        bits[w] &= !b;
-                    }
-                    e = next[e as usize];
-                } else {
-                    // A return: its operation cannot wait any longer; backtrack.
-                    let Some((ce, st)) = stack.pop() else {
-                        break Outcome::Illegal;
-                    };
-                    best_valid = best_valid.min(stack.len());
-                    let op = info[ce as usize] >> 1;
-                    bits[(op >> 6) as usize] &= !(1u64 << (op & 63));
-                    zobrist ^= op_keys[op as usize];
-                    state = st;
-                    // Relink in the reverse order of unlinking.
-                    let r = ret_entry[op as usize];
-                    for x in [r, ce] {
-                        let (p, nx) = (prev[x as usize], next[x as usize]);
-                        next[p as usize] = x;
-                        prev[nx as usize] = x;
-                    }
-                    e = next[ce as usize];
-                }
-            }
-        };
-        PartResult { outcome, best, states: self.states, explored: cache.len }
+    /// The mode after placing an operation: done if nothing is left.
+    fn entered(&mut self) -> Mode {
+        if self.next[HEAD as usize] == self.tail {
+            self.outcome = Some(Outcome::Linearizable);
+        }
+        Mode::Enter
     }
 }
 
-/// The set of explored (linearized set, state) pairs: open addressing over a flat arena.
+/// The set of explored (linearized set, state) pairs: open addressing with linear probing over
+/// one flat array, each slot holding a header word and the bitset inline, so that a lookup
+/// touches one place in memory.
 struct Cache {
     words: usize,
-    /// Slots: 0 = empty, else (hash's high 32 bits << 32) | (entry + 1).
-    slots: Vec<u64>,
-    mask: usize,
-    hashes: Vec<u64>,
-    states: Vec<u32>,
-    arena: Vec<u64>,
+    /// Slots of `words + 1` words: header = (hash's high 32 bits << 32) | (state + 1), 0 when
+    /// empty; then the bitset.
+    table: Vec<u64>,
+    /// log2 of the number of slots.
+    shift: u32,
     len: usize,
+    /// The table is 3/4 full at [`MAX_CACHE_BYTES`]: the search must stop.
+    overflowed: bool,
 }
 
 impl Cache {
-    fn new(words: usize) -> Cache {
-        let cap = 1 << 10;
-        Cache {
-            words,
-            slots: vec![0; cap],
-            mask: cap - 1,
-            hashes: Vec::new(),
-            states: Vec::new(),
-            arena: Vec::new(),
-            len: 0,
-        }
+    /// A cache for bitsets of `words` words, sized for a partition of `ops` operations (which
+    /// usually explores at least a few nodes per operation).
+    fn new(words: usize, ops: usize) -> Cache {
+        let shift = (ops * 16).next_power_of_two().trailing_zeros().clamp(8, 16);
+        Cache { words, table: zeroed((words + 1) << shift), shift, len: 0, overflowed: false }
+    }
+
+    #[inline]
+    fn slot_of(&self, header: u64) -> usize {
+        // The slot index comes from the high bits of the hash, which the header keeps, so the
+        // table can grow without the full hashes.
+        (header >> (64 - self.shift)) as usize
     }
 
     /// Inserts the pair; false if it was already there.
     #[inline]
     fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
-        let tag = hash & 0xffff_ffff_0000_0000;
-        let mut i = hash as usize & self.mask;
+        let header = (hash & 0xffff_ffff_0000_0000) | (u64::from(state) + 1);
+        let stride = self.words + 1;
+        let mask = (1usize << self.shift) - 1;
+        let mut i = self.slot_of(header);
         loop {
-            let slot = self.slots[i];
-            if slot == 0 {
+            let base = i * stride;
+            let h = self.table[base];
+            if h == 0 {
                 break;
             }
-            if slot & 0xffff_ffff_0000_0000 == tag {
-                let idx = (slot as u32 - 1) as usize;
-                if self.states[idx] == state
-                    && self.arena[idx * self.words..(idx + 1) * self.words] == *bits
-                {
-                    return false;
-                }
+            if h == header && self.table[base + 1..base + stride].iter().zip(bits).all(|(a, b)| a == b) {
+                return false;
             }
-            i = (i + 1) & self.mask;
+            i = (i + 1) & mask;
         }
-        let idx = self.len;
+        let base = i * stride;
+        self.table[base] = header;
+        for (slot, &b) in self.table[base + 1..base + stride].iter_mut().zip(bits) {
+            *slot = b;
+        }
         self.len += 1;
-        self.hashes.push(hash);
-        self.states.push(state);
-        self.arena.extend_from_slice(bits);
-        self.slots[i] = tag | (idx as u64 + 1);
-        if self.len * 2 > self.slots.len() {
-            self.grow();
+        // Grow at 3/4 full, up to the cap (the search stops soon after reaching it, long before
+        // the table could fill up).
+        if self.len * 4 > 3 << self.shift {
+            if self.table.len() * 8 < MAX_CACHE_BYTES {
+                self.grow();
+            } else {
+                self.overflowed = true;
+            }
         }
         true
     }
 
     fn grow(&mut self) {
-        let cap = self.slots.len() * 2;
-        self.mask = cap - 1;
-        self.slots = vec![0; cap];
-        for (idx, &h) in self.hashes.iter().enumerate() {
-            let mut i = h as usize & self.mask;
-            while self.slots[i] != 0 {
-                i = (i + 1) & self.mask;
+        let stride = self.words + 1;
+        let old = std::mem::replace(&mut self.table, zeroed(stride << (self.shift + 1)));
+        self.shift += 1;
+        let mask = (1usize << self.shift) - 1;
+        for slot in old.chunks_exact(stride) {
+            if slot[0] == 0 {
+                continue;
             }
-            self.slots[i] = (h & 0xffff_ffff_0000_0000) | (idx as u64 + 1);
+            let mut i = self.slot_of(slot[0]);
+            while self.table[i * stride] != 0 {
+                i = (i + 1) & mask;
+            }
+            for (to, &from) in self.table[i * stride..(i + 1) * stride].iter_mut().zip(slot) {
+                *to = from;
+            }
         }
     }
+}
+
+/// A zeroed vector, written rather than left to the allocator's lazily zeroed pages: the table
+/// is read before it is written, and a page that is first read and then written faults twice.
+#[allow(clippy::slow_vector_initialization)] // deliberately written, see above
+fn zeroed(len: usize) -> Vec<u64> {
+    let mut v = Vec::with_capacity(len);
+    v.resize(len, 0);
+    v
 }
 
 #[cfg(test)]
@@ -462,12 +696,12 @@ mod tests {
 
     #[test]
     fn cache_dedups_and_grows() {
-        let mut c = Cache::new(2);
+        let mut c = Cache::new(2, 1);
         for i in 0..5000u64 {
             assert!(c.insert(mix64(i), i as u32, &[i, !i]));
         }
         for i in 0..5000u64 {
-            assert!(!c.insert(mix64(i), i as u32, &[i, !i]));
+            assert!(!c.insert(mix64(i), i as u32, &[i, !i]), "{i}");
             // Same hash, different content: a new entry.
             assert!(c.insert(mix64(i), i as u32, &[i, i]));
         }

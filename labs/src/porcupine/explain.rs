@@ -100,7 +100,7 @@ const SHOWN_PREFIX: usize = 12;
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} ({} operations) is not linearizable.", self.partition, self.partition_ops)?;
+        writeln!(f, "{} ({} operations) has no linearization.", self.partition, self.partition_ops)?;
         writeln!(
             f,
             "Longest linearizable prefix: {} of {} operations, from the initial state {}:",
@@ -143,7 +143,8 @@ pub enum CheckResult {
     Linearizable,
     /// Some partition has none; the explanation is for the first such partition.
     NotLinearizable(Box<Explanation>),
-    /// The budget ran out before a verdict. This is not a pass.
+    /// The budget ran out before a verdict (time, or the memory cap of a partition's search).
+    /// This is not a pass.
     Unknown {
         /// The budget that ran out.
         budget: Duration,
@@ -461,10 +462,7 @@ fn vis_partition<M: Model>(
         lin: res
             .best
             .iter()
-            .map(|&(op, s)| VisStep {
-                op: op as usize,
-                state: model.describe_state(&res.states[s as usize]),
-            })
+            .map(|&(op, s)| VisStep { op: op as usize, state: model.describe_state(&res.states[s as usize]) })
             .collect(),
         next,
         fail_rank,

@@ -28,7 +28,7 @@ pub use checker::{Checker, DEFAULT_BUDGET, check};
 pub use explain::{
     CheckResult, DescribedOp, Explanation, LinearizedOp, PartitionStatus, PartitionSummary, Report,
 };
-pub use kv::{KvInput, KvMapModel, KvMapState, KvModel, KvOp, KvOutput};
+pub use kv::{KvInput, KvMapModel, KvMapState, KvModel, KvOp, KvOutput, KvValue};
 pub use register::{RegisterInput, RegisterModel, RegisterOutput};
 
 use std::fmt::Debug;
@@ -89,7 +89,9 @@ impl<I, O> Operation<I, O> {
     }
 
     /// The general constructor: `output` is `None` when unknown, `ret` is [`NEVER`] if it never
-    /// returned.
+    /// returned. (An operation that never returned but has a known output must take effect, with
+    /// that output, at some point after its call; one with an unknown output may also never take
+    /// effect.)
     pub fn with_output(
         client: usize,
         input: I,
@@ -169,10 +171,20 @@ pub trait Model: Sync {
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
 
+    /// True if this operation leaves the state unchanged in every state where it is legal (a
+    /// read, a failed compare-and-set). The checker then places such an operation as soon as it
+    /// is legal, without trying the alternatives, which prunes the search a lot. Saying `true`
+    /// for an operation that can change the state makes the checker wrong; the default is
+    /// `false`.
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (input, output);
+        false
+    }
+
     /// Splits a history into independent parts: it is linearizable iff every part is. The
     /// default keeps the whole history together. Parts should come in a deterministic order.
     fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
-        vec![Partition { name: "all operations".to_string(), ops: (0..ops.len()).collect() }]
+        vec![Partition { name: "the whole history".to_string(), ops: (0..ops.len()).collect() }]
     }
 
     /// Describes an operation in words, e.g. `get("x") -> "1"`; `output` is `None` when unknown.

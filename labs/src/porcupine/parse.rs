@@ -9,9 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{
-    KvInput, KvOp, KvOutput, Operation, RegisterInput, RegisterOutput,
-};
+use super::{KvInput, KvOp, KvOutput, Operation, RegisterInput, RegisterOutput};
 
 /// A history of register operations (Jepsen etcd logs).
 pub type RegisterHistory = Vec<Operation<RegisterInput, RegisterOutput>>;
@@ -140,7 +138,9 @@ impl Processes {
         if let Some(&(_, at)) = self.open.get(&process) {
             return Err(invalid(
                 line,
-                format!("process {process} invokes an operation while its operation from line {at} is still open"),
+                format!(
+                    "process {process} invokes an operation while its operation from line {at} is still open"
+                ),
             ));
         }
         if let Some(&at) = self.ended.get(&process) {
@@ -592,10 +592,18 @@ mod tests {
             ("INFO  jepsen.util - x\t:invoke\t:read\tnil", 1, "a process number"),
             ("\nINFO  jepsen.util - 1\t:invoke\t:read\t[1", 2, "pair"),
             ("INFO  jepsen.util - 1\t:ok\t:read\t1", 1, "no operation in progress"),
-            ("INFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:ok\t:write\t1", 2, "invoked :read"),
+            (
+                "INFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:ok\t:write\t1",
+                2,
+                "invoked :read",
+            ),
             ("WARN something else", 1, "INFO"),
             ("INFO  jepsen.util - 1\t:invoke\t:frob\tnil", 1, "a function"),
-            ("INFO  jepsen.util - 1\t:invoke\t:write\t1\nINFO  jepsen.util - 1\t:ok\t:write\t2", 2, "invoked :write 1"),
+            (
+                "INFO  jepsen.util - 1\t:invoke\t:write\t1\nINFO  jepsen.util - 1\t:ok\t:write\t2",
+                2,
+                "invoked :write 1",
+            ),
         ];
         for (text, line, needle) in cases {
             let err = parse_jepsen(text).unwrap_err();

@@ -75,6 +75,14 @@ impl Model for RegisterModel {
         }
     }
 
+    /// Reads, and compare-and-sets known to have failed.
+    fn is_read_only(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> bool {
+        matches!(
+            (input, output),
+            (RegisterInput::Read, _) | (RegisterInput::Cas { .. }, Some(RegisterOutput::Cas(false)))
+        )
+    }
+
     fn describe_operation(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
         let out = match output {
             None => "?".to_string(),

@@ -37,9 +37,11 @@ section { background: #fff; border: 1px solid #ddd; margin: 12px 0; padding: 8px
 summary { cursor: pointer; font-weight: 600; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11px; color: #fff; margin-left: 6px; }
 .s-linearizable { background: #2e7d32; } .s-not { background: #c62828; } .s-timed { background: #ef6c00; } .s-skipped { background: #777; }
-.scroll { overflow-x: auto; position: relative; border-top: 1px solid #eee; margin-top: 6px; }
+.lanes { display: flex; border-top: 1px solid #eee; margin-top: 6px; }
+.labels { position: relative; flex: 0 0 84px; border-right: 1px solid #ddd; }
+.scroll { overflow-x: auto; position: relative; flex: 1 1 auto; }
 .canvas { position: relative; }
-.lane-label { position: absolute; left: 0; width: 84px; font-size: 11px; color: #555; border-right: 1px solid #ddd; padding-left: 2px; box-sizing: border-box; background: #fff; z-index: 2; }
+.lane-label { position: absolute; left: 0; right: 0; font-size: 11px; color: #555; padding-left: 2px; }
 .lane-line { position: absolute; left: 0; right: 0; border-top: 1px dotted #e4e4e4; }
 .op { position: absolute; height: 18px; font-size: 11px; line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding: 0 3px; box-sizing: border-box; border-radius: 3px; cursor: default; background: #cfd8dc; border: 1px solid #90a4ae; }
 .op.lin { background: #c8e6c9; border-color: #43a047; }
@@ -73,7 +75,7 @@ ol.lin li { cursor: pointer; } ol.lin li:hover { background: #e3f2fd; }
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("data").textContent);
-  var UNIT = 26, LANE = 24, LEFT = 88, TOP = 18;
+  var UNIT = 30, LANE = 24, LEFT = 6, TOP = 18;
   document.getElementById("verdict").textContent = data.verdict;
   document.getElementById("expl").textContent = data.explanation;
   var tip = document.getElementById("tip");
@@ -122,6 +124,10 @@ ol.lin li { cursor: pointer; } ol.lin li:hover { background: #e3f2fd; }
         lanes.push([c, y, Math.max(1, rows.length)]);
         y += Math.max(1, rows.length) * LANE;
       });
+      // Client labels stay put while the timeline scrolls.
+      var row = el("div", "lanes");
+      var labels = el("div", "labels");
+      labels.style.height = (y + 4) + "px";
       var scroll = el("div", "scroll");
       var canvas = el("div", "canvas");
       canvas.style.width = (LEFT + (p.ranks + 2) * UNIT) + "px";
@@ -130,7 +136,7 @@ ol.lin li { cursor: pointer; } ol.lin li:hover { background: #e3f2fd; }
         var lab = el("div", "lane-label", "client " + l[0]);
         lab.style.top = l[1] + "px";
         lab.style.height = (l[2] * LANE) + "px";
-        canvas.appendChild(lab);
+        labels.appendChild(lab);
         var line = el("div", "lane-line");
         line.style.top = l[1] + "px";
         canvas.appendChild(line);
@@ -168,7 +174,13 @@ ol.lin li { cursor: pointer; } ol.lin li:hover { background: #e3f2fd; }
         canvas.appendChild(f);
       }
       scroll.appendChild(canvas);
-      det.appendChild(scroll);
+      row.appendChild(labels);
+      row.appendChild(scroll);
+      det.appendChild(row);
+      // Bring the point of failure into view.
+      var focus = p.fail_rank !== null ? p.fail_rank : (p.lin.length && p.status !== "linearizable" ?
+        p.ops[p.lin[p.lin.length - 1].op].call_rank : null);
+      if (focus !== null) scroll.scrollLeft = Math.max(0, LEFT + focus * UNIT - scroll.clientWidth / 2);
       det.appendChild(el("div", null, "initial state: " + p.init));
       if (p.lin.length) {
         var ld = el("details");
