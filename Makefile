@@ -21,6 +21,7 @@ bench:
 	$(CARGO) run --release -q -p labs --example bench_runtime
 	$(CARGO) run --release -q -p labrpc --example bench_labrpc
 	$(CARGO) run --release -q -p labs --example bench_checker
+	$(CARGO) run --release -q -p labs --example bench_report
 
 handout:
 	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR) --check
