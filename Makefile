@@ -14,6 +14,18 @@ test:
 lab3a lab3b lab3c lab3d:
 	$(CARGO) test --release -p raft --test $@
 
+lab4a:
+	$(CARGO) test --release -p kvraft --test rsm --test lab4a
+lab4b:
+	$(CARGO) test --release -p kvraft --test lab4b
+
+lab5a:
+	$(CARGO) test --release -p shardkv --test ctrler --test lab5a
+lab5b:
+	$(CARGO) test --release -p shardkv --test lab5b
+lab5c:
+	$(CARGO) test --release -p shardkv --test lab5c
+
 grade:
 	$(CARGO) run --release -q -p grading --bin grade -- run $(GRADE_ARGS)
 

@@ -79,6 +79,13 @@ pub fn killed() -> bool {
     with_ctx(|c| c.map(|c| c.node.is_killed() || c.spawn_node.borrow().is_killed())).unwrap_or(false)
 }
 
+/// Ends the calling thread quietly: its stack unwinds (destructors run) and, unlike a panic,
+/// nothing is printed and the test does not fail. For a thread that finds its node killed
+/// (under real a kill only sets the flag) deep inside a call it cannot return from.
+pub fn exit() -> ! {
+    std::panic::resume_unwind(Box::new(crate::sim::KillSignal))
+}
+
 /// A scheduling point: under sim another thread may run; under real, `std::thread::yield_now`.
 pub fn yield_now() {
     if crate::world::with_sim(|s, me| s.yield_now(me)).is_none() {
@@ -119,9 +126,10 @@ where
                     install_ctx(std::ptr::null());
                     match r {
                         Ok(v) => finish(Ok(v)),
+                        Err(p) if crate::world::is_kill_signal(&*p) => finish(Err(JoinError::Killed)),
                         Err(p) => {
                             let msg = panic_message(&*p);
-                            if let Some(w) = w {
+                            if let Some(w) = w.filter(|_| !node.is_killed()) {
                                 crate::world::World(w).fail(format!(
                                     "thread '{name}' of node '{}' panicked: {msg}",
                                     node.name()

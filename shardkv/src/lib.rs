@@ -1,1 +1,29 @@
-//! placeholder
+//! Lab 5: a sharded key/value service (spec section 5, the 2024 flavour).
+//!
+//! * [`ctrler`]: the shard controller: a Raft-replicated list of configurations (which
+//!   replica group serves each of the [`NSHARDS`] shards), changed by `join`, `leave` and
+//!   `move_shard`, read by `query`;
+//! * [`server`]: a replica group's server ([`ShardKv`]): serves the shards its group owns,
+//!   follows the configurations one at a time through its log, and moves shards (data and
+//!   duplicate tables) between groups by RPC;
+//! * [`client`]: the clerk ([`Clerk`]) with `get`, `put` and `append`;
+//! * [`common`]: the RPC types and [`key2shard`];
+//! * [`tester`]: the harnesses of the suites in `shardkv/tests/`: `ctrler.rs` (the
+//!   controller), `lab5a.rs`, `lab5b.rs` and `lab5c.rs` (the challenges).
+//!
+//! Run a part with `cargo test -p shardkv --test lab5a` (or `make lab5a`, `make lab5b`,
+//! `make lab5c`); add `LAB_SEED=N` to replay a seed, `LAB_SEEDS=K` to try K seeds, and
+//! `LAB_RUNTIME=real` to run on OS threads and the wall clock.
+
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod common;
+pub mod ctrler;
+pub mod server;
+pub mod tester;
+
+pub use client::Clerk;
+pub use common::key2shard;
+pub use ctrler::{Config, NSHARDS};
+pub use server::ShardKv;
