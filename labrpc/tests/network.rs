@@ -346,8 +346,7 @@ fn the_same_seed_makes_the_same_fault_decisions() {
             })
             .result
             .unwrap();
-        let v = out.lock().clone();
-        v
+        out.lock().clone()
     }
     let a = run(5);
     assert_eq!(a, run(5));

@@ -91,10 +91,15 @@ impl Subscriber for LabSubscriber {
         let mut msg = Message(String::new());
         e.record(&mut msg);
         if self.record.enabled(m.target(), m.level()) {
-            record(EventKind::Log { level: m.level().to_string(), target: m.target().to_string(), message: msg.0.clone() });
+            record(EventKind::Log {
+                level: m.level().to_string(),
+                target: m.target().to_string(),
+                message: msg.0.clone(),
+            });
         }
         if self.print.enabled(m.target(), m.level()) {
-            let node = crate::thread::current_node().map(|n| n.name().to_string()).unwrap_or_else(|| "-".into());
+            let node =
+                crate::thread::current_node().map(|n| n.name().to_string()).unwrap_or_else(|| "-".into());
             let t = crate::events::now() as f64 / 1e6;
             eprintln!("[{t:>10.3}ms {node}] {} {}: {}", m.level(), m.target(), msg.0);
         }

@@ -305,8 +305,12 @@ fn install_panic_hook() {
             });
             match who {
                 Some(who) => {
-                    let loc = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-                    eprintln!("{who} panicked{loc}:\n{}", info.payload_as_str().unwrap_or("(non-string panic payload)"));
+                    let loc =
+                        info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                    eprintln!(
+                        "{who} panicked{loc}:\n{}",
+                        info.payload_as_str().unwrap_or("(non-string panic payload)")
+                    );
                 }
                 None => previous(info),
             }
