@@ -31,11 +31,18 @@ const SEEDS: [u64; 3] = [1, 2, 3];
 /// the failure.
 fn must_fail(seed: u64, within: Duration, body: fn()) -> Failure {
     let out = World::builder().seed(seed).run(body);
-    let f = match out.result {
+    let f = match &out.result {
         Ok(()) => panic!("seed {seed}: the broken Raft passed"),
-        Err(f) => f,
+        Err(f) => f.clone(),
     };
     eprintln!("seed {seed}: failed as expected after {:?}: {}", out.elapsed, f.message);
+    // Leave the failure report where a person (and the report's own checks) can look at it.
+    let test = std::thread::current().name().unwrap_or("robustness").to_string();
+    if let Ok(path) =
+        labs::report::write_for_run(&format!("tester_robustness::{test}"), "(a test of the tester)", &out)
+    {
+        eprintln!("report: {}", path.display());
+    }
     assert!(
         out.elapsed <= within,
         "seed {seed}: the failure came after {:?} of virtual time, later than {within:?}: {}",
