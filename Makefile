@@ -34,6 +34,7 @@ bench:
 	$(CARGO) run --release -q -p labrpc --example bench_labrpc
 	$(CARGO) run --release -q -p labs --example bench_checker
 	$(CARGO) run --release -q -p labs --example bench_report
+	$(CARGO) run --release -q -p kvraft --example bench_kv
 
 handout:
 	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR) --check
