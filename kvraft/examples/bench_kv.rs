@@ -9,9 +9,6 @@
 //! at most 1 ms. Set `BENCH_OPS` to change the number of sequential operations (2000) and
 //! `BENCH_SECS` the duration of the concurrent run (3).
 
-// A benchmark measures wall time.
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
-
 use kvraft::Clerk;
 use kvraft::KvServer;
 use kvraft::tester::group::{Group, MakeServer};
@@ -64,10 +61,10 @@ fn bench(n: usize, seq_ops: usize, secs: u64) -> Figures {
                 ck.get("warm");
 
                 let mut lat = Vec::with_capacity(seq_ops);
-                let start = std::time::Instant::now();
+                let start = labs::time::Stopwatch::start();
                 for i in 0..seq_ops {
                     let key = format!("k{}", i % 10);
-                    let t = std::time::Instant::now();
+                    let t = labs::time::Stopwatch::start();
                     if i % 2 == 0 {
                         ck.put(&key, &format!("value-{i:08}"));
                     } else {
@@ -82,7 +79,7 @@ fn bench(n: usize, seq_ops: usize, secs: u64) -> Figures {
                 let count = Arc::new(AtomicU64::new(0));
                 let mut handles = Vec::new();
                 let mut clerks: Vec<Clerk> = (0..10).map(|c| clerk(&net, &group, &format!("c{c}"))).collect();
-                let start = std::time::Instant::now();
+                let start = labs::time::Stopwatch::start();
                 for (c, mut ck) in clerks.drain(..).enumerate() {
                     let (stop, count) = (stop.clone(), count.clone());
                     handles.push(labs::thread::spawn(format!("clerk-{c}"), move || {

@@ -79,3 +79,19 @@ pub fn sleep(d: Duration) {
         std::thread::sleep(d);
     }
 }
+
+/// Real elapsed time, whatever the backend: for benchmarks that report wall-clock figures.
+/// Lab logic must use [`Instant`] instead, or a seed no longer replays its run.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    /// Starts measuring now.
+    pub fn start() -> Stopwatch {
+        Stopwatch(std::time::Instant::now())
+    }
+    /// Wall time since [`Stopwatch::start`].
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
