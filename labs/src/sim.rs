@@ -337,10 +337,11 @@ impl Sim {
     /// Wakes the threads waiting on `key` (all, or the first one). Not a scheduling point.
     pub(crate) fn notify(&self, key: usize, all: bool) {
         let mut st = self.state.lock();
-        let Some(list) = st.waiters.get(&key) else {
+        let Some(list) = st.waiters.get_mut(&key) else {
             return;
         };
-        let woken: Vec<usize> = if all { list.clone() } else { vec![list[0]] };
+        // `wake` takes each woken thread off its lists (and drops the emptied ones).
+        let woken = if all { std::mem::take(list) } else { vec![list[0]] };
         for tid in woken {
             let idx = st.threads[tid].keys.iter().position(|&k| k == key).unwrap_or(0);
             st.wake(tid, Wake::Notified(idx));
