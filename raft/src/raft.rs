@@ -967,6 +967,17 @@ impl Inner {
         }
     }
 
+    /// Handles the term of a leader's RPC reply: steps down (and persists) on a newer term, and
+    /// says whether this peer still leads in the term the RPC was sent in.
+    fn still_leading(&self, st: &mut MutexGuard<'_, State>, reply_term: u64, sent_term: u64) -> bool {
+        if reply_term > st.term {
+            self.step_down(st, reply_term);
+            self.persist(st);
+            return false;
+        }
+        st.role == Role::Leader && st.term == sent_term
+    }
+
     /// Makes one call (without the lock) and handles its reply (with it).
     fn run(&self, p: usize, job: Job) -> Wake {
         let end = &self.peers[p];
@@ -992,12 +1003,7 @@ impl Inner {
                 let mut st = self.state.lock();
                 st.peers[p].in_flight -= 1;
                 let Ok(reply) = reply else { return wake };
-                if reply.term > st.term {
-                    self.step_down(&mut st, reply.term);
-                    self.persist(&st);
-                    return wake;
-                }
-                if st.role != Role::Leader || st.term != args.term {
+                if !self.still_leading(&mut st, reply.term, args.term) {
                     return wake;
                 }
                 let last = st.log.last_index();
@@ -1033,12 +1039,7 @@ impl Inner {
                 let mut st = self.state.lock();
                 st.peers[p].in_flight -= 1;
                 let Ok(reply) = reply else { return wake };
-                if reply.term > st.term {
-                    self.step_down(&mut st, reply.term);
-                    self.persist(&st);
-                    return wake;
-                }
-                if st.role != Role::Leader || st.term != args.term {
+                if !self.still_leading(&mut st, reply.term, args.term) {
                     return wake;
                 }
                 let last = st.log.last_index();
