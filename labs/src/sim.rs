@@ -156,6 +156,13 @@ impl State {
         }
     }
 
+    /// Ends the world for running past its time limit.
+    fn end_over_time(&mut self) {
+        let secs = self.time_limit as f64 / 1e9;
+        let message = format!("test took longer than {secs:.0} seconds (virtual time)");
+        self.end(Some(Failure::new(FailureKind::TimeLimit, message)));
+    }
+
     /// Picks the next thread to run when the current one cannot, advancing virtual time.
     fn pick_next(&mut self) -> Option<usize> {
         loop {
@@ -169,11 +176,7 @@ impl State {
             if let Some(&(deadline, _, _)) = self.timers.first() {
                 if deadline > self.time_limit && !self.ending {
                     self.now = self.time_limit;
-                    let secs = self.time_limit as f64 / 1e9;
-                    self.end(Some(Failure::new(
-                        FailureKind::TimeLimit,
-                        format!("test took longer than {secs:.0} seconds (virtual time)"),
-                    )));
+                    self.end_over_time();
                     continue;
                 }
                 self.now = self.now.max(deadline);
@@ -267,23 +270,17 @@ impl Sim {
         let mut st = self.state.lock();
         st.now += CALL_COST_NS;
         if st.now > st.time_limit && !st.ending {
-            let secs = st.time_limit as f64 / 1e9;
-            st.end(Some(Failure::new(
-                FailureKind::TimeLimit,
-                format!("test took longer than {secs:.0} seconds (virtual time)"),
-            )));
+            st.end_over_time();
         }
         st.fire_timers();
         let n = st.runnable.len();
         if n == 0 {
-            drop(st);
-            return self.check_alive(me);
+            return self.unwind_if_dead(st, me);
         }
         let pick = st.rng.random_range(0..=n);
         if pick == n {
             st.record(me);
-            drop(st);
-            return self.check_alive(me);
+            return self.unwind_if_dead(st, me);
         }
         let next = st.runnable.swap_remove(pick);
         st.record(next);
@@ -357,13 +354,13 @@ impl Sim {
 
     /// Unwinds the running thread if its node was killed or the world is ending.
     pub(crate) fn check_alive(&self, me: usize) {
-        if std::thread::panicking() {
-            return;
-        }
-        let dead = {
-            let st = self.state.lock();
-            st.ending || st.threads[me].node.is_killed()
-        };
+        self.unwind_if_dead(self.state.lock(), me)
+    }
+
+    /// [`Sim::check_alive`] with the state lock already held (it is released here).
+    fn unwind_if_dead(&self, st: parking_lot::MutexGuard<'_, State>, me: usize) {
+        let dead = !std::thread::panicking() && (st.ending || st.threads[me].node.is_killed());
+        drop(st);
         if dead {
             std::panic::resume_unwind(Box::new(KillSignal));
         }
