@@ -172,10 +172,12 @@ pub fn run_test_with(info: TestInfo, configure: impl Fn(Builder) -> Builder, bod
         }
         if many {
             eprintln!(
-                "seed {seed}: ok ({} {:.1} s, wall {:.2} s)",
+                "{} seed {seed}: ok ({} {:.1} s, wall {:.2} s, digest {:016x})",
+                info.test_path(),
                 if plan.backend == Backend::Sim { "virtual" } else { "real" },
                 out.elapsed.as_secs_f64(),
-                wall.elapsed().as_secs_f64()
+                wall.elapsed().as_secs_f64(),
+                out.digest
             );
         }
     }
