@@ -32,8 +32,8 @@ grade:
 bench:
 	$(CARGO) run --release -q -p labs --example bench_runtime
 	$(CARGO) run --release -q -p labrpc --example bench_labrpc
-	$(CARGO) run --release -q -p labs --example bench_checker
-	$(CARGO) run --release -q -p labs --example bench_report
+	$(CARGO) run --release -q -p linearizability --example bench_checker
+	$(CARGO) run --release -q -p report --example bench_report
 	$(CARGO) run --release -q -p kvraft --example bench_kv
 
 handout:

@@ -158,7 +158,7 @@ fn default_workspace() -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Cmd::Logs { args } = cli.command {
-        return labs::report::viewer::main_with_args(args);
+        return report::viewer::main_with_args(args);
     }
     let code = match cli.command {
         Cmd::Run(args) => command_run(args),

@@ -154,7 +154,7 @@ pub fn run_test_with(info: TestInfo, configure: impl Fn(Builder) -> Builder, bod
         let report_path = match report {
             Some(true) => {
                 let replay = info.replay_command(seed, plan.backend);
-                match crate::report::write_for_run(&info.test_path(), &replay, &out) {
+                match write_report(&info.test_path(), &replay, &out) {
                     Ok(p) => Some(p.display().to_string()),
                     Err(e) => Some(format!("(could not write the report: {e})")),
                 }
@@ -181,6 +181,20 @@ pub fn run_test_with(info: TestInfo, configure: impl Fn(Builder) -> Builder, bod
             );
         }
     }
+}
+
+/// Writes the failure report of `outcome`, a run of the test `test_path` replayed by `replay`,
+/// into [`report::default_dir`], and returns the HTML path.
+pub fn write_report(test_path: &str, replay: &str, outcome: &Outcome) -> std::io::Result<std::path::PathBuf> {
+    let input = report::ReportInput {
+        title: test_path,
+        seed: outcome.seed,
+        backend: outcome.backend.to_string(),
+        replay,
+        failure: outcome.result.as_ref().err().map(|f| f.message.as_str()),
+        events: &outcome.events,
+    };
+    report::write_report(&report::default_dir(), &input)
 }
 
 fn fail(info: &TestInfo, seed: u64, backend: Backend, message: &str) -> ! {

@@ -12,15 +12,29 @@
 //! A test runs inside a [`world::World`], usually through the [`lab_test!`] macro, which reads
 //! `LAB_SEED`, `LAB_SEEDS`, `LAB_RUNTIME` and `LAB_CHECK_DETERMINISM` and prints the replay command
 //! of any failure.
+//!
+//! # Layers
+//!
+//! Each module imports only modules of the layers below its own, so the runtime has no import
+//! circle:
+//!
+//! 1. `failure`, `node`: leaf types;
+//! 2. `sim`: the deterministic scheduler and executor, which knows nothing of worlds;
+//! 3. `context`: which world (and, under real, which node) the calling code runs in; all of
+//!    the runtime above calls into it;
+//! 4. [`time`], [`rand`], [`sync`], [`thread`], [`events`], then [`logging`] and
+//!    [`persister`];
+//! 5. [`world`] (worlds, nodes' actions, [`world::Builder::run`]) and [`harness`] (seeds,
+//!    replay commands and reports for a test).
 
+mod context;
 pub mod events;
+mod failure;
 pub mod harness;
-pub mod history;
 pub mod logging;
+mod node;
 pub mod persister;
-pub mod porcupine;
 pub mod rand;
-pub mod report;
 mod sim;
 pub mod sync;
 pub mod thread;

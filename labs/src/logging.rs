@@ -1,61 +1,21 @@
 //! `tracing` for lab code: every line is tagged with its node and the world's clock.
 //!
 //! Lab code logs with the `tracing` macros (`tracing::debug!(term, "became leader")`). The
-//! first world a process starts installs this subscriber, which records each enabled line as an
-//! [`EventKind::Log`](crate::events::EventKind::Log) on the calling thread's node (so failure
-//! reports show it) and prints it to stderr as `[  1234.567ms server-2] INFO raft: became leader`
-//! when `RUST_LOG` asks for it. `RUST_LOG` takes the usual forms: `debug`, `raft=trace`,
-//! `raft=debug,labrpc=warn`. Without it nothing is printed and INFO and above are recorded.
+//! first world a process starts installs a `tracing-subscriber` registry with two layers: one
+//! records each enabled line as an [`EventKind::Log`](crate::events::EventKind::Log) on the
+//! calling thread's node (so failure reports show it), the other prints it to stderr as
+//! `[  1234.567ms server-2] INFO raft: became leader`. `RUST_LOG` (a
+//! [`Targets`] filter: `debug`, `raft=trace`, `raft=debug,labrpc=warn`) says what is printed;
+//! without it nothing is printed and INFO and above are recorded.
 
 use crate::events::{EventKind, record};
 use std::fmt::Write as _;
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
-/// A `RUST_LOG`-style filter: directives of an optional target prefix and a level.
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    directives: Vec<(Option<String>, Level)>,
-}
-
-impl Filter {
-    /// Parses `spec` (e.g. `info` or `raft=debug,labrpc=warn`); unknown words are ignored.
-    pub fn parse(spec: &str) -> Filter {
-        let level = |s: &str| s.trim().parse::<Level>().ok();
-        let directives = spec
-            .split(',')
-            .filter(|d| !d.trim().is_empty())
-            .filter_map(|d| match d.split_once('=') {
-                Some((t, l)) => level(l).map(|l| (Some(t.trim().to_string()), l)),
-                None => level(d).map(|l| (None, l)),
-            })
-            .collect();
-        Filter { directives }
-    }
-
-    /// Whether a line at `level` from `target` passes; the most specific directive decides.
-    pub fn enabled(&self, target: &str, level: &Level) -> bool {
-        let mut best: Option<(usize, Level)> = None;
-        for (t, l) in &self.directives {
-            let len = match t {
-                None => 0,
-                Some(t) if target == t || target.starts_with(&format!("{t}::")) => t.len(),
-                Some(_) => continue,
-            };
-            if best.is_none_or(|(b, _)| len >= b) {
-                best = Some((len, *l));
-            }
-        }
-        best.is_some_and(|(_, l)| level <= &l)
-    }
-}
-
-struct LabSubscriber {
-    print: Filter,
-    record: Filter,
-}
-
+/// A line's message and fields, as one string.
 struct Message(String);
 
 impl Visit for Message {
@@ -75,33 +35,50 @@ impl Visit for Message {
     }
 }
 
-impl Subscriber for LabSubscriber {
-    fn enabled(&self, m: &Metadata<'_>) -> bool {
-        self.print.enabled(m.target(), m.level()) || self.record.enabled(m.target(), m.level())
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-    fn event(&self, e: &Event<'_>) {
+fn message(e: &Event<'_>) -> String {
+    let mut m = Message(String::new());
+    e.record(&mut m);
+    m.0
+}
+
+/// Records each line as an event of the run.
+struct RecordLayer;
+
+impl<S: Subscriber> Layer<S> for RecordLayer {
+    fn on_event(&self, e: &Event<'_>, _: Context<'_, S>) {
         let m = e.metadata();
-        let mut msg = Message(String::new());
-        e.record(&mut msg);
-        if self.record.enabled(m.target(), m.level()) {
-            record(EventKind::Log {
-                level: m.level().to_string(),
-                target: m.target().to_string(),
-                message: msg.0.clone(),
-            });
-        }
-        if self.print.enabled(m.target(), m.level()) {
-            let node =
-                crate::thread::current_node().map(|n| n.name().to_string()).unwrap_or_else(|| "-".into());
-            let t = crate::events::now() as f64 / 1e6;
-            eprintln!("[{t:>10.3}ms {node}] {} {}: {}", m.level(), m.target(), msg.0);
+        record(EventKind::Log {
+            level: m.level().to_string(),
+            target: m.target().to_string(),
+            message: message(e),
+        });
+    }
+}
+
+/// Prints each line to stderr, tagged with the node and the world's clock.
+struct PrintLayer;
+
+impl<S: Subscriber> Layer<S> for PrintLayer {
+    fn on_event(&self, e: &Event<'_>, _: Context<'_, S>) {
+        let m = e.metadata();
+        let node = crate::thread::current_node().map(|n| n.name().to_string()).unwrap_or_else(|| "-".into());
+        let t = crate::events::now() as f64 / 1e6;
+        eprintln!("[{t:>10.3}ms {node}] {} {}: {}", m.level(), m.target(), message(e));
+    }
+}
+
+/// The filters for `RUST_LOG=spec`: (what to print, what to record). A spec that does not
+/// parse prints nothing (and says so once) but still records INFO and above.
+pub fn filters(spec: &str) -> (Targets, Targets) {
+    let info = Targets::new().with_default(Level::INFO);
+    if spec.trim().is_empty() {
+        return (Targets::new(), info);
+    }
+    match spec.parse::<Targets>() {
+        Ok(t) => (t.clone(), t),
+        Err(e) => {
+            eprintln!("RUST_LOG={spec} is not a filter ({e}); use e.g. RUST_LOG=raft=debug,labrpc=warn");
+            (Targets::new(), info)
         }
     }
 }
@@ -111,10 +88,11 @@ impl Subscriber for LabSubscriber {
 pub fn install() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let spec = std::env::var("RUST_LOG").unwrap_or_default();
-        let print = Filter::parse(&spec);
-        let record = if spec.is_empty() { Filter::parse("info") } else { print.clone() };
-        let _ = tracing::subscriber::set_global_default(LabSubscriber { print, record });
+        let (print, keep) = filters(&std::env::var("RUST_LOG").unwrap_or_default());
+        let subscriber = tracing_subscriber::registry()
+            .with(RecordLayer.with_filter(keep))
+            .with(PrintLayer.with_filter(print));
+        let _ = tracing::subscriber::set_global_default(subscriber);
     });
 }
 
@@ -122,15 +100,20 @@ pub fn install() {
 mod tests {
     use super::*;
 
+    fn enabled(t: &Targets, target: &str, level: Level) -> bool {
+        t.would_enable(target, &level)
+    }
+
     #[test]
     fn the_most_specific_directive_decides() {
-        let f = Filter::parse("warn,raft=debug,raft::log=trace");
-        assert!(f.enabled("kvraft", &Level::WARN));
-        assert!(!f.enabled("kvraft", &Level::INFO));
-        assert!(f.enabled("raft", &Level::DEBUG));
-        assert!(!f.enabled("raft", &Level::TRACE));
-        assert!(f.enabled("raft::log", &Level::TRACE));
-        assert!(!f.enabled("raftish", &Level::DEBUG));
-        assert!(!Filter::parse("").enabled("x", &Level::ERROR));
+        let (f, _) = filters("warn,raft=debug,raft::log=trace");
+        assert!(enabled(&f, "kvraft", Level::WARN));
+        assert!(!enabled(&f, "kvraft", Level::INFO));
+        assert!(enabled(&f, "raft", Level::DEBUG));
+        assert!(!enabled(&f, "raft", Level::TRACE));
+        assert!(enabled(&f, "raft::log", Level::TRACE));
+        let (none, keep) = filters("");
+        assert!(!enabled(&none, "x", Level::ERROR));
+        assert!(enabled(&keep, "x", Level::INFO) && !enabled(&keep, "x", Level::DEBUG));
     }
 }

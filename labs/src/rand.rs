@@ -4,7 +4,7 @@
 //! seed replays every random choice. Under real the world's generator sits behind a lock. Code
 //! outside any world gets a generator seeded from a process-wide counter.
 
-use crate::world::with_ctx;
+use crate::context::with_ctx;
 pub use rand::Rng;
 use rand::SeedableRng;
 use rand::distr::uniform::{SampleRange, SampleUniform};
@@ -27,7 +27,7 @@ pub fn with_rng<R>(f: impl FnOnce(&mut SmallRng) -> R) -> R {
     let mut f = Some(f);
     let r = with_ctx(|c| {
         c.map(|ctx| match &ctx.world.sim {
-            Some(sim) => sim.with_rng(ctx.tid, |rng| (f.take().unwrap())(rng)),
+            Some(sim) => sim.with_rng(|rng| (f.take().unwrap())(rng)),
             None => (f.take().unwrap())(&mut ctx.world.real_rng.lock()),
         })
     });

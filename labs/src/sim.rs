@@ -8,22 +8,26 @@
 //! The clock is virtual: it moves by a small fixed cost per runtime call and jumps to the
 //! earliest timer when no thread can run.
 //!
-//! Invariants: `state.current` is the only thread not parked; a thread is in `runnable` iff its
-//! status is `Runnable`; a `Blocked` thread is listed under each of its wait keys and, if it has a
-//! deadline, in `timers`.
+//! The scheduler knows nothing of contexts or worlds: the running simulated thread is
+//! `state.current`, so a runtime call needs no per-thread state of its own, and a switch
+//! installs nothing. The executor is handed its coroutines (the world's main thread included)
+//! and only resumes them.
+//!
+//! Invariants: `state.current` is the only thread not parked, and the one whose code runs; a
+//! thread is in `runnable` iff its status is `Runnable`; a `Blocked` thread is listed under
+//! each of its wait keys and, if it has a deadline, in `timers`.
 
-use crate::world::{Failure, FailureKind, Node};
+use crate::failure::{Failure, FailureKind, KillSignal};
+use crate::node::Node;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Virtual nanoseconds charged for each runtime call, so that polling loops see time move.
 pub(crate) const CALL_COST_NS: u64 = 1_000;
-
-/// The payload a killed thread unwinds with; never printed.
-pub(crate) struct KillSignal;
 
 /// Why a blocked thread was woken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,9 +53,13 @@ enum Status {
 struct SThread {
     name: Arc<str>,
     node: Node,
+    /// The node its new threads join: `node`, or another inside `Node::enter`.
+    spawn_node: Node,
     status: Status,
     keys: Vec<usize>,
+    /// What it blocks in, and where in the caller's code (for deadlock reports).
     what: &'static str,
+    at: Option<&'static Location<'static>>,
     timer: Option<(u64, u64)>,
     wake: Wake,
 }
@@ -196,7 +204,13 @@ impl State {
     fn deadlock_report(&self) -> String {
         let mut s = String::from("deadlock: no thread can run and no timer is pending. Blocked threads:\n");
         for t in self.threads.iter().filter(|t| t.status == Status::Blocked) {
-            s.push_str(&format!("  thread '{}' of node '{}' waits in {}\n", t.name, t.node.name(), t.what));
+            let at = t.at.map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            s.push_str(&format!(
+                "  thread '{}' of node '{}' waits in {}{at}\n",
+                t.name,
+                t.node.name(),
+                t.what
+            ));
         }
         s.push_str("Look for a lock held while waiting on a channel or another lock, or a receive whose sender is gone.");
         s
@@ -237,12 +251,35 @@ impl Sim {
         }
     }
 
-    /// The name of simulated thread `tid`. Never blocks: it may run inside a panic hook.
-    pub(crate) fn thread_name(&self, tid: usize) -> String {
+    /// `thread 'applier' of node 'server-2'` for the running thread. Never blocks: it runs
+    /// inside the panic hook, possibly while the state lock is held.
+    pub(crate) fn describe_current(&self) -> String {
         match self.state.try_lock() {
-            Some(st) => st.threads.get(tid).map(|t| t.name.to_string()).unwrap_or_default(),
-            None => format!("#{tid}"),
+            Some(st) => match st.current {
+                Some(t) => format!("thread '{}' of node '{}'", st.threads[t].name, st.threads[t].node.name()),
+                None => "the simulation's executor".into(),
+            },
+            None => "a simulated thread".into(),
         }
+    }
+
+    /// The node the running thread's new threads join (see `Node::enter`).
+    pub(crate) fn current_spawn_node(&self) -> Option<Node> {
+        let st = self.state.lock();
+        st.current.map(|t| st.threads[t].spawn_node.clone())
+    }
+
+    /// Makes `node` the running thread's spawn node and returns the previous one.
+    pub(crate) fn replace_spawn_node(&self, node: Node) -> Option<Node> {
+        let mut st = self.state.lock();
+        let t = st.current?;
+        Some(std::mem::replace(&mut st.threads[t].spawn_node, node))
+    }
+
+    /// Whether the running thread's node (or the node it acts for) has been killed.
+    pub(crate) fn current_killed(&self) -> bool {
+        let st = self.state.lock();
+        st.current.is_some_and(|t| st.threads[t].node.is_killed() || st.threads[t].spawn_node.is_killed())
     }
 
     pub(crate) fn now(&self) -> u64 {
@@ -250,24 +287,25 @@ impl Sim {
     }
 
     /// Draws a random value from the world's stream (a runtime call).
-    pub(crate) fn with_rng<R>(&self, me: usize, f: impl FnOnce(&mut SmallRng) -> R) -> R {
+    pub(crate) fn with_rng<R>(&self, f: impl FnOnce(&mut SmallRng) -> R) -> R {
         let r = {
             let mut st = self.state.lock();
             let r = f(&mut st.rng);
             st.digest = mix(st.digest, 0xd1ce);
             r
         };
-        self.yield_now(me);
+        self.yield_now();
         r
     }
 
     /// A scheduling point: the seeded RNG picks who runs next, maybe this thread.
-    pub(crate) fn yield_now(&self, me: usize) {
+    pub(crate) fn yield_now(&self) {
         self.progress.fetch_add(1, Ordering::Relaxed);
         if std::thread::panicking() {
             return;
         }
         let mut st = self.state.lock();
+        let Some(me) = st.current else { return };
         st.now += CALL_COST_NS;
         if st.now > st.time_limit && !st.ending {
             st.end_over_time();
@@ -286,21 +324,29 @@ impl Sim {
         st.record(next);
         st.threads[me].status = Status::Runnable;
         st.runnable.push(me);
-        self.switch(st, me, next);
-        self.check_alive(me);
+        self.switch(st, next);
+        self.check_alive();
     }
 
     /// Blocks the running thread until a key is notified, the deadline passes, or it is killed.
-    pub(crate) fn block(&self, me: usize, keys: &[usize], deadline: Option<u64>, what: &'static str) -> Wake {
+    /// `what` and `at` (the lab code's call site) say where, for a deadlock report.
+    pub(crate) fn block(
+        &self,
+        keys: &[usize],
+        deadline: Option<u64>,
+        what: &'static str,
+        at: &'static Location<'static>,
+    ) -> Wake {
         self.progress.fetch_add(1, Ordering::Relaxed);
         if std::thread::panicking() {
             // An unwinding thread never switches (the panic state belongs to the OS thread).
             return Wake::Killed;
         }
         let mut st = self.state.lock();
+        let me = st.current.expect("a simulated thread is running");
         if st.ending {
             drop(st);
-            self.check_alive(me);
+            self.check_alive();
             return Wake::Killed;
         }
         for &k in keys {
@@ -316,6 +362,7 @@ impl Sim {
         t.status = Status::Blocked;
         t.keys = keys.to_vec();
         t.what = what;
+        t.at = Some(at);
         t.wake = Wake::None;
         match st.pick_next() {
             Some(next) if next == me => {
@@ -323,11 +370,11 @@ impl Sim {
                 st.current = Some(me);
                 drop(st);
             }
-            Some(next) => self.switch(st, me, next),
+            Some(next) => self.switch(st, next),
             None => unreachable!("the blocking thread is live"),
         }
         let wake = std::mem::replace(&mut self.state.lock().threads[me].wake, Wake::None);
-        self.check_alive(me);
+        self.check_alive();
         wake
     }
 
@@ -345,7 +392,7 @@ impl Sim {
         }
     }
 
-    fn switch(&self, mut st: parking_lot::MutexGuard<'_, State>, _me: usize, next: usize) {
+    fn switch(&self, mut st: parking_lot::MutexGuard<'_, State>, next: usize) {
         st.current = Some(next);
         st.threads[next].status = Status::Running;
         drop(st);
@@ -353,8 +400,11 @@ impl Sim {
     }
 
     /// Unwinds the running thread if its node was killed or the world is ending.
-    pub(crate) fn check_alive(&self, me: usize) {
-        self.unwind_if_dead(self.state.lock(), me)
+    pub(crate) fn check_alive(&self) {
+        let st = self.state.lock();
+        if let Some(me) = st.current {
+            self.unwind_if_dead(st, me)
+        }
     }
 
     /// [`Sim::check_alive`] with the state lock already held (it is released here).
@@ -373,10 +423,12 @@ impl Sim {
         let tid = st.threads.len();
         st.threads.push(SThread {
             name,
+            spawn_node: node.clone(),
             node,
             status: Status::Runnable,
             keys: Vec::new(),
             what: "",
+            at: None,
             timer: None,
             wake: Wake::None,
         });
@@ -391,8 +443,10 @@ impl Sim {
     }
 
     /// Called by a thread whose body returned or unwound: passes the baton on without parking.
-    pub(crate) fn exit(&self, me: usize, failure: Option<Failure>, join_key: usize) {
+    /// The thread must make no runtime call afterwards.
+    pub(crate) fn exit(&self, failure: Option<Failure>, join_key: usize) {
         let mut st = self.state.lock();
+        let me = st.current.expect("a simulated thread is running");
         st.threads[me].status = Status::Done;
         st.live -= 1;
         if let Some(f) = failure {
@@ -526,24 +580,16 @@ pub(crate) fn spawn_coroutine(tid: usize, body: impl FnOnce() + 'static) {
 /// Suspends the running coroutine back to the executor, which resumes `state.current`.
 fn suspend() {
     let y = YIELDER.with(|c| c.get());
-    let ctx = crate::world::with_ctx(|c| c.map(|c| c as *const crate::world::Ctx));
     // SAFETY: `y` was set by this coroutine's entry (or its last resume) and the coroutine, and
     // so its yielder, is alive while it runs.
     unsafe { &*y }.suspend(());
     YIELDER.with(|c| c.set(y));
-    if let Some(p) = ctx {
-        crate::world::install_ctx(p);
-    }
 }
 
-/// The executor: runs the world's coroutines, starting with the main one, until all are done.
-pub(crate) fn run_executor(
-    world: Arc<crate::world::WorldInner>,
-    tester: Node,
-    main: Box<dyn FnOnce() + Send>,
-) {
-    crate::thread::start_sim_thread(&world, tester, Arc::from("main"), main, true);
-    let sim = world.sim.as_ref().expect("sim world");
+/// The executor: resumes the running thread's coroutine until every thread is done. The
+/// world's main thread must already have been added (as the running thread) and given its
+/// coroutine ([`spawn_coroutine`]) on this OS thread.
+pub(crate) fn run_executor(sim: &Sim) {
     loop {
         let Some(tid) = sim.state.lock().current else { break };
         let mut co =

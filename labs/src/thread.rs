@@ -1,12 +1,14 @@
 //! Threads that belong to nodes.
 //!
 //! [`spawn`] starts a named thread on the caller's node; [`crate::Node::spawn`] starts one on a
-//! given node. Under sim each thread is an OS thread that runs only when the scheduler hands it
-//! the baton; under real it is a plain OS thread.
+//! given node. Under sim each thread is a coroutine that runs only when the scheduler picks it;
+//! under real it is a plain OS thread.
 
-use crate::sim::Sim;
-use crate::world::{Ctx, Failure, FailureKind, Node, WorldInner, install_ctx, panic_message, with_ctx};
+use crate::context::{self, Ctx, WorldInner, with_sim};
+use crate::failure::{Failure, FailureKind, KillSignal, is_kill_signal, panic_message};
+use crate::node::Node;
 use parking_lot::{Condvar, Mutex};
+use std::panic::Location;
 use std::sync::Arc;
 
 /// Why [`JoinHandle::join`] got no value.
@@ -32,14 +34,16 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// Waits for the thread to finish and returns its result.
+    #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
+        let at = Location::caller();
         let key = Arc::as_ptr(&self.state) as *const u8 as usize;
         loop {
             if let Some(r) = self.state.result.lock().take() {
-                crate::world::yield_point();
+                context::yield_point();
                 return r;
             }
-            let simulated = crate::world::with_sim(|s, me| s.block(me, &[key], None, "JoinHandle::join"));
+            let simulated = with_sim(|s| s.block(&[key], None, "JoinHandle::join", at));
             if simulated == Some(crate::sim::Wake::Killed) {
                 return Err(JoinError::Killed);
             }
@@ -63,32 +67,31 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let node =
-        with_ctx(|c| c.map(|c| c.spawn_node.borrow().clone())).unwrap_or_else(|| Node::detached("outside"));
+    let node = context::spawn_node().unwrap_or_else(|| Node::detached("outside"));
     spawn_on(&node, name.into(), f)
 }
 
 /// The node the calling thread belongs to (or acts for, inside [`Node::enter`]).
 pub fn current_node() -> Option<Node> {
-    with_ctx(|c| c.map(|c| c.spawn_node.borrow().clone()))
+    context::spawn_node()
 }
 
 /// Whether the calling thread's node has been killed. Long-running loops under the real backend
 /// should check it and return.
 pub fn killed() -> bool {
-    with_ctx(|c| c.map(|c| c.node.is_killed() || c.spawn_node.borrow().is_killed())).unwrap_or(false)
+    context::killed()
 }
 
 /// Ends the calling thread quietly: its stack unwinds (destructors run) and, unlike a panic,
 /// nothing is printed and the test does not fail. For a thread that finds its node killed
 /// (under real a kill only sets the flag) deep inside a call it cannot return from.
 pub fn exit() -> ! {
-    std::panic::resume_unwind(Box::new(crate::sim::KillSignal))
+    std::panic::resume_unwind(Box::new(KillSignal))
 }
 
 /// A scheduling point: under sim another thread may run; under real, `std::thread::yield_now`.
 pub fn yield_now() {
-    if crate::world::with_sim(|s, me| s.yield_now(me)).is_none() {
+    if with_sim(|s| s.yield_now()).is_none() {
         std::thread::yield_now();
     }
 }
@@ -105,12 +108,11 @@ where
         *st.result.lock() = Some(r);
         st.cv.notify_all();
     };
-    let world = with_ctx(|c| c.map(|c| c.world.clone()));
-    match world {
+    match context::world() {
         Some(w) if w.sim.is_some() => {
             let name: Arc<str> = Arc::from(name.as_str());
             start_sim_thread_inner(&w, node.clone(), name, f, false, finish, key);
-            crate::world::yield_point();
+            context::yield_point();
         }
         w => {
             let node = node.clone();
@@ -118,21 +120,23 @@ where
             std::thread::Builder::new()
                 .name(os_name)
                 .spawn(move || {
-                    let ctx = w.clone().map(|w| Ctx::new(w, node.clone(), usize::MAX));
+                    let ctx = w.clone().map(|w| Ctx::real(w, node.clone()));
                     if let Some(c) = &ctx {
-                        install_ctx(c);
+                        context::install(c);
                     }
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-                    install_ctx(std::ptr::null());
+                    context::clear();
                     match r {
                         Ok(v) => finish(Ok(v)),
-                        Err(p) if crate::world::is_kill_signal(&*p) => finish(Err(JoinError::Killed)),
+                        Err(p) if is_kill_signal(&*p) => finish(Err(JoinError::Killed)),
                         Err(p) => {
                             let msg = panic_message(&*p);
-                            if let Some(w) = w.filter(|_| !node.is_killed()) {
-                                crate::world::World(w).fail(format!(
-                                    "thread '{name}' of node '{}' panicked: {msg}",
-                                    node.name()
+                            if !node.is_killed()
+                                && let Some(w) = w
+                            {
+                                w.fail(Failure::new(
+                                    FailureKind::Panic,
+                                    format!("thread '{name}' of node '{}' panicked: {msg}", node.name()),
                                 ));
                             }
                             finish(Err(JoinError::Panicked(msg)))
@@ -145,7 +149,8 @@ where
     JoinHandle { state }
 }
 
-/// Starts a simulated thread (the world's main thread when `main`).
+/// Starts a simulated thread (the world's main thread when `main`, which must be started on
+/// the executor's OS thread before it runs).
 pub(crate) fn start_sim_thread<F: FnOnce() + Send + 'static>(
     world: &Arc<WorldInner>,
     node: Node,
@@ -169,20 +174,18 @@ fn start_sim_thread_inner<F, T, D>(
     T: Send + 'static,
     D: FnOnce(Result<T, JoinError>) + Send + 'static,
 {
-    let sim: &Sim = world.sim.as_ref().expect("sim world");
+    let sim = world.sim.as_ref().expect("sim world");
     let tid = sim.add_thread(name.clone(), node.clone(), main);
     let w = world.clone();
     crate::sim::spawn_coroutine(tid, move || {
-        let ctx = Ctx::new(w.clone(), node.clone(), tid);
-        install_ctx(&ctx);
         let sim = w.sim.as_ref().expect("sim world");
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            sim.check_alive(tid);
+            sim.check_alive();
             f()
         }));
         let (result, failure) = match r {
             Ok(v) => (Ok(v), None),
-            Err(p) if crate::world::is_kill_signal(&*p) => (Err(JoinError::Killed), None),
+            Err(p) if is_kill_signal(&*p) => (Err(JoinError::Killed), None),
             Err(p) => {
                 let msg = panic_message(&*p);
                 let f = Failure::new(
@@ -193,7 +196,6 @@ fn start_sim_thread_inner<F, T, D>(
             }
         };
         done(result);
-        sim.exit(tid, failure, key);
-        install_ctx(std::ptr::null());
+        sim.exit(failure, key);
     });
 }

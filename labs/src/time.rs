@@ -6,7 +6,8 @@
 
 pub use std::time::Duration;
 
-use crate::world::with_sim;
+use crate::context::with_sim;
+use std::panic::Location;
 use std::sync::OnceLock;
 
 fn real_epoch() -> std::time::Instant {
@@ -21,8 +22,8 @@ pub struct Instant(u64);
 impl Instant {
     /// The current time (a runtime call under sim).
     pub fn now() -> Instant {
-        match with_sim(|s, me| {
-            s.yield_now(me);
+        match with_sim(|s| {
+            s.yield_now();
             s.now()
         }) {
             Some(ns) => Instant(ns),
@@ -70,10 +71,12 @@ pub(crate) fn sim_deadline(sim: &crate::sim::Sim, d: Duration) -> u64 {
 }
 
 /// Puts the calling thread to sleep for `d` (virtual under sim).
+#[track_caller]
 pub fn sleep(d: Duration) {
-    let simulated = with_sim(|s, me| {
+    let at = Location::caller();
+    let simulated = with_sim(|s| {
         let deadline = sim_deadline(s, d);
-        s.block(me, &[], Some(deadline), "sleep");
+        s.block(&[], Some(deadline), "sleep", at);
     });
     if simulated.is_none() {
         std::thread::sleep(d);

@@ -5,14 +5,17 @@
 //! spawner's node. Worlds never share state, so `cargo test`'s parallel test threads can each
 //! run their own world without perturbing one another.
 
-use crate::sim::{KillSignal, Sim};
+use crate::context::{self, Ctx, EventLog, WorldInner, with_ctx, with_sim};
+use crate::sim::Sim;
 use parking_lot::Mutex;
 use rand::{SeedableRng, rngs::SmallRng};
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+pub use crate::failure::{Failure, FailureKind, is_kill_signal, panic_message};
+pub use crate::node::Node;
 
 /// Which implementation of the runtime a world uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,86 +35,16 @@ impl fmt::Display for Backend {
     }
 }
 
-/// What kind of failure ended a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailureKind {
-    /// A thread panicked (an assertion in the test, or a bug in a server).
-    Panic,
-    /// No thread could run and no timer was pending.
-    Deadlock,
-    /// A thread ran too long without reaching a runtime call.
-    Spin,
-    /// The run exceeded its time limit (120 s by default).
-    TimeLimit,
-}
-
-/// Why a run failed, in words.
-#[derive(Clone, Debug)]
-pub struct Failure {
-    /// The kind of failure.
-    pub kind: FailureKind,
-    /// A message for a person: what happened, where, and what to look at.
-    pub message: String,
-}
-
-impl Failure {
-    /// A failure of `kind` with `message`.
-    pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
-        Failure { kind, message: message.into() }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-pub(crate) struct NodeInner {
-    id: usize,
-    name: String,
-    killed: AtomicBool,
-}
-
-/// A simulated machine: a set of threads that live and die together.
-///
-/// Killing a node under sim stops all of its threads for good at their next runtime call (their
-/// stacks unwind, so destructors run). Under real, it only sets the killed flag, as in 6.5840,
-/// and code is expected to check [`crate::thread::killed`].
-#[derive(Clone)]
-pub struct Node(pub(crate) Arc<NodeInner>);
-
 impl Node {
-    pub(crate) fn detached(name: &str) -> Node {
-        Node(Arc::new(NodeInner { id: usize::MAX, name: name.to_string(), killed: AtomicBool::new(false) }))
-    }
-    /// The node's name, e.g. `server-2`.
-    pub fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// The node's id, unique within its world.
-    pub fn id(&self) -> usize {
-        self.0.id
-    }
-    /// Whether the node has been killed.
-    pub fn is_killed(&self) -> bool {
-        self.0.killed.load(Ordering::Relaxed)
-    }
     /// Kills the node. Under sim its threads stop at their next runtime call; under real the
     /// flag is set and its threads are expected to exit on their own.
     pub fn kill(&self) {
-        if self.0.killed.swap(true, Ordering::Relaxed) {
+        if self.mark_killed() {
             return;
         }
         crate::events::record_on(self.name(), crate::events::EventKind::Crash);
-        with_ctx(|c| {
-            if let Some(c) = c
-                && let Some(sim) = &c.world.sim
-            {
-                sim.kill_node(self);
-            }
-        });
-        crate::world::yield_point();
+        with_sim(|sim| sim.kill_node(self));
+        context::yield_point();
     }
     /// Spawns a thread that belongs to this node.
     pub fn spawn<F, T>(&self, name: impl Into<String>, f: F) -> crate::thread::JoinHandle<T>
@@ -124,39 +57,17 @@ impl Node {
     /// Runs `f` on the calling thread as if it belonged to this node, so that the threads it
     /// spawns (a server's constructor starting its tickers, say) belong to this node.
     pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        let prev = with_ctx(|c| c.map(|c| c.spawn_node.replace(self.clone())));
         struct Restore(Option<Node>);
         impl Drop for Restore {
             fn drop(&mut self) {
                 if let Some(n) = self.0.take() {
-                    with_ctx(|c| {
-                        if let Some(c) = c {
-                            *c.spawn_node.borrow_mut() = n;
-                        }
-                    });
+                    context::replace_spawn_node(n);
                 }
             }
         }
-        let _restore = Restore(prev);
+        let _restore = Restore(context::replace_spawn_node(self.clone()));
         f()
     }
-}
-
-impl fmt::Debug for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Node({})", self.name())
-    }
-}
-
-pub(crate) struct WorldInner {
-    pub(crate) seed: u64,
-    pub(crate) sim: Option<Sim>,
-    pub(crate) real_rng: Mutex<SmallRng>,
-    pub(crate) real_failure: Mutex<Option<Failure>>,
-    nodes: Mutex<Vec<Node>>,
-    next_node: AtomicUsize,
-    pub(crate) events: crate::events::Log,
-    pub(crate) started: std::time::Instant,
 }
 
 /// A handle to the world the calling thread runs in.
@@ -181,7 +92,7 @@ impl World {
     /// Creates a new node named `name` (names need not be unique; ids are).
     pub fn node(&self, name: impl Into<String>) -> Node {
         let id = self.0.next_node.fetch_add(1, Ordering::Relaxed);
-        let n = Node(Arc::new(NodeInner { id, name: name.into(), killed: AtomicBool::new(false) }));
+        let n = Node::new(id, name.into());
         self.0.nodes.lock().push(n.clone());
         crate::events::record_on(n.name(), crate::events::EventKind::Start);
         n
@@ -189,16 +100,7 @@ impl World {
     /// Fails the run with `message`: under sim the world ends at once (every thread unwinds);
     /// under real the failure is reported when the test body returns.
     pub fn fail(&self, message: impl Into<String>) {
-        let f = Failure::new(FailureKind::Panic, message);
-        match &self.0.sim {
-            Some(sim) => sim.fail(f),
-            None => {
-                let mut slot = self.0.real_failure.lock();
-                if slot.is_none() {
-                    *slot = Some(f);
-                }
-            }
-        }
+        self.0.fail(Failure::new(FailureKind::Panic, message));
     }
     /// A builder for a world with a given seed and backend.
     pub fn builder() -> Builder {
@@ -211,83 +113,20 @@ pub fn try_current() -> Option<World> {
     with_ctx(|c| c.map(|c| World(c.world.clone())))
 }
 
-/// The per-thread context: which world, which node, which simulated thread.
-pub(crate) struct Ctx {
-    pub(crate) world: Arc<WorldInner>,
-    pub(crate) node: Node,
-    /// The node new threads join: `node`, or another inside [`Node::enter`].
-    pub(crate) spawn_node: RefCell<Node>,
-    pub(crate) tid: usize,
-}
-
-impl Ctx {
-    pub(crate) fn new(world: Arc<WorldInner>, node: Node, tid: usize) -> Ctx {
-        Ctx { world, spawn_node: RefCell::new(node.clone()), node, tid }
-    }
-}
-
-thread_local! {
-    /// The running (simulated or real) thread's context. Under sim many simulated threads share
-    /// one OS thread, so each one installs its own context whenever it resumes; the pointee is
-    /// owned by that thread's body and outlives every installation.
-    static CTX: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
-}
-
-pub(crate) fn with_ctx<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
-    let p = CTX.with(|c| c.get());
-    // SAFETY: a non-null pointer is installed only by `install_ctx`, whose caller keeps the Ctx
-    // alive until it clears or replaces the installation.
-    f(unsafe { p.as_ref() })
-}
-
-/// Makes `ctx` the calling thread's context until replaced or cleared. The caller must keep
-/// `ctx` alive (and unmoved) while it is installed.
-pub(crate) fn install_ctx(ctx: *const Ctx) {
-    CTX.with(|c| c.set(ctx));
-}
-
-/// Runs `f(sim, tid)` if the calling thread is a simulated thread, else returns `None`.
-#[inline]
-pub(crate) fn with_sim<R>(f: impl FnOnce(&Sim, usize) -> R) -> Option<R> {
-    with_ctx(|c| c.and_then(|ctx| ctx.world.sim.as_ref().map(|s| f(s, ctx.tid))))
-}
-
-/// A scheduling point under sim; nothing under real.
-pub(crate) fn yield_point() {
-    with_sim(|s, me| s.yield_now(me));
-}
-
 /// Runs a long, pure computation (a linearizability check, say) without tripping the
 /// simulation's spin detector. It may use OS threads inside; it must not use labs primitives.
 pub fn compute<R>(f: impl FnOnce() -> R) -> R {
-    let sim_on = with_sim(|s, _| s.set_computing(true)).is_some();
+    let sim_on = with_sim(|s| s.set_computing(true)).is_some();
     struct Off(bool);
     impl Drop for Off {
         fn drop(&mut self) {
             if self.0 {
-                with_sim(|s, _| s.set_computing(false));
+                with_sim(|s| s.set_computing(false));
             }
         }
     }
     let _off = Off(sim_on);
     f()
-}
-
-/// True if a panic payload is the runtime's kill signal. Code that catches panics (a thread
-/// pool, say) must re-raise such payloads with `std::panic::resume_unwind`.
-pub fn is_kill_signal(payload: &(dyn std::any::Any + Send)) -> bool {
-    payload.is::<KillSignal>()
-}
-
-/// The text of a panic payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".into()
-    }
 }
 
 /// Prints a simulated thread's panic as `thread 'applier' of node 'server-2' panicked at ...`
@@ -297,12 +136,7 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let who = with_ctx(|c| {
-                c.filter(|c| c.world.sim.is_some()).map(|c| {
-                    let name = c.world.sim.as_ref().map(|s| s.thread_name(c.tid)).unwrap_or_default();
-                    format!("thread '{name}' of node '{}'", c.node.name())
-                })
-            });
+            let who = with_sim(|s| s.describe_current());
             match who {
                 Some(who) => {
                     let loc =
@@ -403,7 +237,7 @@ impl Builder {
             real_failure: Mutex::new(None),
             nodes: Mutex::new(Vec::new()),
             next_node: AtomicUsize::new(0),
-            events: crate::events::Log::default(),
+            events: EventLog::default(),
             started: std::time::Instant::now(),
         });
         let handle = World(world.clone());
@@ -414,7 +248,13 @@ impl Builder {
                 let w = world.clone();
                 let executor = std::thread::Builder::new()
                     .name(format!("sim-seed-{}", self.seed))
-                    .spawn(move || crate::sim::run_executor(w, tester, Box::new(body)))
+                    .spawn(move || {
+                        let ctx = Ctx::executor(w.clone());
+                        context::install(&ctx);
+                        crate::thread::start_sim_thread(&w, tester, Arc::from("main"), body, true);
+                        crate::sim::run_executor(w.sim.as_ref().expect("sim world"));
+                        context::clear();
+                    })
                     .expect("the OS refused to start the simulation thread");
                 let spin = sim.wait_done(self.spin_limit, executor);
                 let fin = sim.finish();
@@ -438,10 +278,10 @@ impl Builder {
                 let w = world.clone();
                 let t = tester.clone();
                 let spawned = std::thread::Builder::new().name("tester/main".into()).spawn(move || {
-                    let ctx = Ctx::new(w, t, usize::MAX);
-                    install_ctx(&ctx);
+                    let ctx = Ctx::real(w, t);
+                    context::install(&ctx);
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-                    install_ctx(std::ptr::null());
+                    context::clear();
                     let _ = tx.send(r.err().map(|p| panic_message(&*p)));
                 });
                 let mut result = match spawned {
@@ -461,7 +301,7 @@ impl Builder {
                     },
                 };
                 for n in world.nodes.lock().iter() {
-                    n.0.killed.store(true, Ordering::Relaxed);
+                    n.mark_killed();
                 }
                 if let Some(f) = world.real_failure.lock().take()
                     && result.is_ok()

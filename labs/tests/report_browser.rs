@@ -7,7 +7,6 @@
 
 use labs::Node;
 use labs::events::{self, EventKind, RpcFate};
-use labs::report::{self, ReportInput};
 use labs::sync::atomic::{AtomicBool, Ordering};
 use labs::sync::{Arc, Mutex, Sender, unbounded};
 use labs::time::{Duration, Instant, sleep};
@@ -271,8 +270,7 @@ fn the_report_of_a_failing_run_renders_in_a_browser() {
 
     let title = "report_browser::the_report_of_a_failing_run_renders_in_a_browser";
     let replay = "LAB_SEED=1 cargo test -p labs --test report_browser";
-    let dir = report::default_dir();
-    let html = report::write_report(&dir, &ReportInput::from_outcome(title, replay, &outcome)).unwrap();
+    let html = labs::harness::write_report(title, replay, &outcome).unwrap();
 
     let dom = run_chromium(&exe, &["--dump-dom".to_string()], &html);
     let text = String::from_utf8_lossy(&dom.stdout);

@@ -151,8 +151,35 @@ fn a_deadlock_is_reported_with_each_blocked_thread() {
     });
     let f = out.result.unwrap_err();
     assert_eq!(f.kind, FailureKind::Deadlock);
-    assert!(f.message.contains("thread 'second' of node 'tester' waits in Mutex::lock"), "{}", f.message);
-    assert!(f.message.contains("thread 'main' of node 'tester' waits in Mutex::lock"), "{}", f.message);
+    // Each blocked thread is named with the line of the caller's code it waits at.
+    let second = format!("thread 'second' of node 'tester' waits in Mutex::lock at {}:145", file!());
+    let main = format!("thread 'main' of node 'tester' waits in Mutex::lock at {}:149", file!());
+    assert!(f.message.contains(&second), "{}", f.message);
+    assert!(f.message.contains(&main), "{}", f.message);
+}
+
+/// A deadlock on a condition variable and a channel names the waits and their lines too.
+#[test]
+fn a_deadlock_names_the_callers_file_and_line() {
+    let out = sim(2).run(|| {
+        let (_tx, rx) = labs::sync::unbounded::<u32>();
+        let pair = Arc::new((Mutex::new(false), labs::sync::Condvar::new()));
+        let p2 = pair.clone();
+        let h = thread::spawn("applier", move || {
+            let mut g = p2.0.lock();
+            while !*g {
+                p2.1.wait(&mut g);
+            }
+        });
+        let _ = rx.recv();
+        drop(h);
+    });
+    let f = out.result.unwrap_err();
+    assert_eq!(f.kind, FailureKind::Deadlock);
+    let waits = format!("thread 'applier' of node 'tester' waits in Condvar::wait at {}:", file!());
+    let recv = format!("thread 'main' of node 'tester' waits in Receiver::recv at {}:", file!());
+    assert!(f.message.contains(&waits) && f.message.contains(&recv), "{}", f.message);
+    println!("{}", f.message);
 }
 
 #[test]

@@ -39,7 +39,7 @@ fn must_fail(seed: u64, within: Duration, body: fn()) -> Failure {
     // Leave the failure report where a person (and the report's own checks) can look at it.
     let test = std::thread::current().name().unwrap_or("robustness").to_string();
     if let Ok(path) =
-        labs::report::write_for_run(&format!("tester_robustness::{test}"), "(a test of the tester)", &out)
+        labs::harness::write_report(&format!("tester_robustness::{test}"), "(a test of the tester)", &out)
     {
         eprintln!("report: {}", path.display());
     }

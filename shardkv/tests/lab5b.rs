@@ -2,14 +2,14 @@
 //! concurrent 1-3 and unreliable 1-3. Run with `cargo test -p shardkv --test lab5b` or
 //! `make lab5b`.
 
-use labs::history::History;
-use labs::porcupine::{KvInput, KvModel, KvOutput};
 use labs::sync::Arc;
 use labs::sync::atomic::{AtomicBool, Ordering};
 use labs::time::{Duration, Instant, sleep};
+use linearizability::{KvInput, KvModel, KvOutput};
 use shardkv::Clerk;
 use shardkv::tester::kv::{Appenders, Config, check};
 use shardkv::tester::random_string;
+use testkit::history::History;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

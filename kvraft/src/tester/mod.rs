@@ -28,15 +28,15 @@ use crate::server::KvServer;
 use group::{Group, GroupServer};
 use labrpc::{ClientEnd, Network, Service};
 use labs::events::{self, EventKind};
-use labs::history::History;
-use labs::porcupine::{KvInput, KvModel, KvOutput, Model};
 use labs::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use labs::sync::{Arc, Mutex};
 use labs::time::{Duration, Instant, sleep};
 use labs::world::World;
+use linearizability::{KvInput, KvModel, KvOutput, Model};
 use raft::Raft;
 use raft::tester::random_string;
 use std::collections::BTreeMap;
+use testkit::history::History;
 
 /// 6.5840's `electionTimeout`: generously, one election.
 pub const ELECTION_TIMEOUT: Duration = Duration::from_secs(1);
@@ -230,15 +230,15 @@ impl Config {
                 panic!("check_appends_linearizable: an operation on {key:?} never returned")
             };
             match o.input().op {
-                labs::porcupine::KvOp::Append => {
+                linearizability::KvOp::Append => {
                     let Some(pos) = value.find(&o.input().value) else {
                         fail(format!("the final value of {key:?} lacks the appended {:?}", o.input().value));
                     };
                     appends.push((pos, o.call(), ret, o.input().value.clone(), o.client()));
                 }
-                labs::porcupine::KvOp::Put if o.input().value.is_empty() => {}
-                labs::porcupine::KvOp::Get => gets += 1,
-                labs::porcupine::KvOp::Put => {
+                linearizability::KvOp::Put if o.input().value.is_empty() => {}
+                linearizability::KvOp::Get => gets += 1,
+                linearizability::KvOp::Put => {
                     panic!(
                         "check_appends_linearizable: {key:?} was put to {:?}, not only appended to",
                         o.input().value

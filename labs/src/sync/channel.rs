@@ -1,11 +1,12 @@
 //! Multi-producer multi-consumer channels, unbounded and bounded, with select.
 
 use super::key_of;
+use crate::context::with_sim;
 use crate::sim::Wake;
 use crate::time::{Duration, sim_deadline};
-use crate::world::with_sim;
 use crossbeam_channel as cb;
 pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, TryRecvError};
+use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -29,7 +30,7 @@ pub struct Receiver<T> {
 }
 
 fn make<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
-    let sim = with_sim(|_, _| ()).is_some();
+    let sim = with_sim(|_| ()).is_some();
     let rendezvous = sim && cap == Some(0);
     let (tx, rx) = match cap {
         None => cb::unbounded(),
@@ -60,17 +61,19 @@ impl<T> Sender<T> {
     }
 
     /// Sends `msg`, waiting for room in a bounded channel. Fails if every receiver is gone.
+    #[track_caller]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
+        let at = Location::caller();
         let mut msg = Some(msg);
-        let r = with_sim(|s, me| {
-            s.yield_now(me);
+        let r = with_sim(|s| {
+            s.yield_now();
             loop {
                 match self.tx().try_send(msg.take().expect("message")) {
                     Ok(()) => {
                         s.notify(self.key(), true);
                         if self.meta.rendezvous {
                             while !self.tx().is_empty() && self.meta.receivers.load(Ordering::Relaxed) > 0 {
-                                if s.block(me, &[self.key()], None, "Sender::send (waiting for a receiver)")
+                                if s.block(&[self.key()], None, "Sender::send (waiting for a receiver)", at)
                                     == Wake::Killed
                                 {
                                     break;
@@ -80,7 +83,7 @@ impl<T> Sender<T> {
                         return Ok(());
                     }
                     Err(cb::TrySendError::Full(m)) => {
-                        if s.block(me, &[self.key()], None, "Sender::send (channel full)") == Wake::Killed {
+                        if s.block(&[self.key()], None, "Sender::send (channel full)", at) == Wake::Killed {
                             return Err(SendError(m));
                         }
                         msg = Some(m);
@@ -108,7 +111,7 @@ impl<T> Drop for Sender<T> {
         drop(self.inner.take());
         if self.meta.senders.fetch_sub(1, Ordering::Relaxed) == 1 {
             let key = self.key();
-            with_sim(|s, _| s.notify(key, true));
+            with_sim(|s| s.notify(key, true));
         }
     }
 }
@@ -121,10 +124,10 @@ impl<T> Receiver<T> {
     fn sim_recv(
         &self,
         s: &crate::sim::Sim,
-        me: usize,
         timeout: Option<Duration>,
+        at: &'static Location<'static>,
     ) -> Result<T, RecvTimeoutError> {
-        s.yield_now(me);
+        s.yield_now();
         let deadline = timeout.map(|d| sim_deadline(s, d));
         loop {
             match self.inner.try_recv() {
@@ -135,7 +138,7 @@ impl<T> Receiver<T> {
                     return Ok(v);
                 }
                 Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-                Err(TryRecvError::Empty) => match s.block(me, &[self.key()], deadline, "Receiver::recv") {
+                Err(TryRecvError::Empty) => match s.block(&[self.key()], deadline, "Receiver::recv", at) {
                     Wake::Timeout => {
                         return self.inner.try_recv().map_err(|e| match e {
                             TryRecvError::Empty => RecvTimeoutError::Timeout,
@@ -150,16 +153,20 @@ impl<T> Receiver<T> {
     }
 
     /// Waits for a message. Fails once the channel is empty and every sender is gone.
+    #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
-        match with_sim(|s, me| self.sim_recv(s, me, None)) {
+        let at = Location::caller();
+        match with_sim(|s| self.sim_recv(s, None, at)) {
             Some(r) => r.map_err(|_| RecvError),
             None => self.inner.recv(),
         }
     }
 
     /// Waits for a message for at most `timeout` (virtual under sim).
+    #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        match with_sim(|s, me| self.sim_recv(s, me, Some(timeout))) {
+        let at = Location::caller();
+        match with_sim(|s| self.sim_recv(s, Some(timeout), at)) {
             Some(r) => r,
             None => self.inner.recv_timeout(timeout),
         }
@@ -168,18 +175,23 @@ impl<T> Receiver<T> {
     /// Takes a message if one is waiting.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let r = self.inner.try_recv();
-        with_sim(|s, me| {
+        with_sim(|s| {
             if r.is_ok() && self.inner.capacity().is_some() {
                 s.notify(self.key(), true);
             }
-            s.yield_now(me);
+            s.yield_now();
         });
         r
     }
 
     /// An iterator that receives until every sender is gone.
+    #[track_caller]
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        std::iter::from_fn(move || self.recv().ok())
+        let at = Location::caller();
+        std::iter::from_fn(move || match with_sim(|s| self.sim_recv(s, None, at)) {
+            Some(r) => r.ok(),
+            None => self.inner.recv().ok(),
+        })
     }
 
     /// Messages waiting in the channel.
@@ -208,7 +220,7 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.meta.receivers.fetch_sub(1, Ordering::Relaxed);
         let key = self.key();
-        with_sim(|s, _| s.notify(key, true));
+        with_sim(|s| s.notify(key, true));
     }
 }
 
@@ -258,15 +270,20 @@ impl<'a> Select<'a> {
         self.items.len() - 1
     }
 
-    fn sim_ready(&self, s: &crate::sim::Sim, me: usize, timeout: Option<Duration>) -> Option<usize> {
-        s.yield_now(me);
+    fn sim_ready(
+        &self,
+        s: &crate::sim::Sim,
+        timeout: Option<Duration>,
+        at: &'static Location<'static>,
+    ) -> Option<usize> {
+        s.yield_now();
         let deadline = timeout.map(|d| sim_deadline(s, d));
         let keys: Vec<usize> = self.items.iter().map(|i| i.key()).collect();
         loop {
             if let Some(i) = self.items.iter().position(|i| i.ready()) {
                 return Some(i);
             }
-            match s.block(me, &keys, deadline, "Select::ready") {
+            match s.block(&keys, deadline, "Select::ready", at) {
                 Wake::Timeout => return self.items.iter().position(|i| i.ready()),
                 Wake::Killed => return Some(0),
                 _ => {}
@@ -276,16 +293,20 @@ impl<'a> Select<'a> {
 
     /// Waits until some receiver is ready and returns its index; then take the message with
     /// `try_recv` (or `recv`).
+    #[track_caller]
     pub fn ready(&mut self) -> usize {
-        match with_sim(|s, me| self.sim_ready(s, me, None)) {
+        let at = Location::caller();
+        match with_sim(|s| self.sim_ready(s, None, at)) {
             Some(i) => i.expect("no deadline"),
             None => self.real.ready(),
         }
     }
 
     /// Like [`Select::ready`], but gives up after `timeout` and returns `None`.
+    #[track_caller]
     pub fn ready_timeout(&mut self, timeout: Duration) -> Option<usize> {
-        match with_sim(|s, me| self.sim_ready(s, me, Some(timeout))) {
+        let at = Location::caller();
+        match with_sim(|s| self.sim_ready(s, Some(timeout), at)) {
             Some(i) => i,
             None => self.real.ready_timeout(timeout).ok(),
         }

@@ -1,8 +1,9 @@
 //! A condition variable paired with [`super::Mutex`].
 
 use super::{MutexGuard, key_of};
+use crate::context::with_sim;
 use crate::time::{Duration, sim_deadline};
-use crate::world::with_sim;
+use std::panic::Location;
 
 /// Whether a timed wait returned because its time ran out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,31 +29,34 @@ impl Condvar {
     }
 
     /// Unlocks `guard`'s mutex, waits for a notification, and locks it again.
+    #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.wait_inner(guard, None);
+        self.wait_inner(guard, None, Location::caller());
     }
 
     /// Like [`Condvar::wait`], but gives up after `timeout` (virtual under sim).
+    #[track_caller]
     pub fn wait_for<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> WaitTimeoutResult {
-        self.wait_inner(guard, Some(timeout))
+        self.wait_inner(guard, Some(timeout), Location::caller())
     }
 
     fn wait_inner<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         timeout: Option<Duration>,
+        at: &'static Location<'static>,
     ) -> WaitTimeoutResult {
-        let sim = with_sim(|s, me| {
+        let sim = with_sim(|s| {
             // Unlock: drop the inner guard, wake lock waiters, then wait on the condvar.
             drop(guard.inner.take());
             s.notify(key_of(guard.mutex), true);
             let deadline = timeout.map(|d| sim_deadline(s, d));
-            let wake = s.block(me, &[key_of(self)], deadline, "Condvar::wait");
+            let wake = s.block(&[key_of(self)], deadline, "Condvar::wait", at);
             wake == crate::sim::Wake::Timeout
         });
         match sim {
             Some(timed_out) => {
-                guard.inner = Some(guard.mutex.raw_lock());
+                guard.inner = Some(guard.mutex.raw_lock(at));
                 WaitTimeoutResult(timed_out)
             }
             None => match timeout {
@@ -69,9 +73,9 @@ impl Condvar {
 
     /// Wakes one waiting thread.
     pub fn notify_one(&self) {
-        if with_sim(|s, me| {
+        if with_sim(|s| {
             s.notify(key_of(self), false);
-            s.yield_now(me);
+            s.yield_now();
         })
         .is_none()
         {
@@ -81,9 +85,9 @@ impl Condvar {
 
     /// Wakes every waiting thread.
     pub fn notify_all(&self) {
-        if with_sim(|s, me| {
+        if with_sim(|s| {
             s.notify(key_of(self), true);
-            s.yield_now(me);
+            s.yield_now();
         })
         .is_none()
         {

@@ -1,7 +1,8 @@
 //! A mutual-exclusion lock without poisoning.
 
-use crate::world::with_sim;
+use crate::context::{with_sim, yield_point};
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 
 /// A mutual-exclusion lock (like `parking_lot::Mutex`: no poisoning).
 ///
@@ -32,18 +33,20 @@ impl<T> Mutex<T> {
 
 impl<T: ?Sized> Mutex<T> {
     /// Locks the mutex, waiting until it is free.
+    #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        MutexGuard { mutex: self, inner: Some(self.raw_lock()) }
+        MutexGuard { mutex: self, inner: Some(self.raw_lock(Location::caller())) }
     }
 
-    pub(crate) fn raw_lock(&self) -> parking_lot::MutexGuard<'_, T> {
-        let r = with_sim(|s, me| {
-            s.yield_now(me);
+    /// Locks the inner lock; `at` is the lab code's call site, for deadlock reports.
+    pub(crate) fn raw_lock(&self, at: &'static Location<'static>) -> parking_lot::MutexGuard<'_, T> {
+        let r = with_sim(|s| {
+            s.yield_now();
             loop {
                 if let Some(g) = self.inner.try_lock() {
                     return g;
                 }
-                if s.block(me, &[super::key_of(self)], None, "Mutex::lock") == crate::sim::Wake::Killed {
+                if s.block(&[super::key_of(self)], None, "Mutex::lock", at) == crate::sim::Wake::Killed {
                     // Only an unwinding thread gets here; it cannot switch, so wait in the OS
                     // (the spin detector reports it if the holder never runs again).
                     return self.inner.lock();
@@ -58,7 +61,7 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Locks the mutex if it is free.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        crate::world::yield_point();
+        yield_point();
         self.inner.try_lock().map(|g| MutexGuard { mutex: self, inner: Some(g) })
     }
 
@@ -68,9 +71,9 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     pub(crate) fn after_unlock(&self) {
-        with_sim(|s, me| {
+        with_sim(|s| {
             s.notify(super::key_of(self), true);
-            s.yield_now(me);
+            s.yield_now();
         });
     }
 }

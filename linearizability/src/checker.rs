@@ -22,8 +22,8 @@
 //! Partitions are searched in rounds of a growing number of steps (see `Checker::run`), so that
 //! an easy failing partition is found quickly beside a hard one, and the result is the same
 //! whatever the number of threads. The checker is pure computation on OS threads (`std::thread`,
-//! `std::time`); it never touches the simulated runtime, which sees it as one long
-//! [`crate::world::compute`] call.
+//! `std::time`); it never touches the simulated runtime (the test kit runs it inside
+//! `labs::world::compute`, which the simulation's spin watchdog ignores).
 
 // The budget is wall-clock time and partitions run on OS threads: pure computation that must not
 // go through the simulated runtime (under which virtual time stands still while we compute).
@@ -37,8 +37,9 @@ use std::sync::{Barrier, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use super::explain::{self, Report};
-use super::hash::{FxHashMap, mix64};
-use super::{Model, Operation};
+use rustc_hash::FxHashMap;
+
+use super::{Model, Operation, mix64};
 
 /// The default time budget of a check: generous, because running out is a failure.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
@@ -56,7 +57,7 @@ const POLL_EVERY: u32 = 1 << 10;
 /// Configures and runs linearizability checks.
 ///
 /// ```
-/// use labs::porcupine::{Checker, KvInput, KvModel, KvOutput, Operation};
+/// use linearizability::{Checker, KvInput, KvModel, KvOutput, Operation};
 /// use std::time::Duration;
 /// let ops = vec![
 ///     Operation::new(0, KvInput::put("x", "1"), 0, KvOutput::none(), 10).unwrap(),
@@ -110,7 +111,7 @@ impl Checker {
     /// Unless the budget runs out, the result (the explanation included) is deterministic: it
     /// does not depend on the number of threads or their timing.
     pub fn check<M: Model>(&self, model: &M, ops: &[Operation<M::Input, M::Output>]) -> Report {
-        crate::world::compute(|| self.run(model, ops))
+        self.run(model, ops)
     }
 
     /// Searches the partitions in rounds: in each round every unfinished partition gets a slice

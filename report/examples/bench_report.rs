@@ -6,11 +6,14 @@
 //! times a headless render and saves a screenshot beside the report.
 //!
 //! ```text
-//! cargo run --release -p labs --example bench_report [-- RPCS]
+//! cargo run --release -p report --example bench_report [-- RPCS]
 //! ```
 
-use labs::events::{Event, EventKind, RpcFate};
-use labs::report::{self, ReportInput};
+// A benchmark reports wall-clock figures: it reads the real clock on purpose.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use report::ReportInput;
+use report::events::{Event, EventKind, RpcFate};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -219,7 +222,7 @@ fn main() {
         title: "bench_report::synthetic_5_servers",
         seed: 7,
         backend: "sim".into(),
-        replay: "cargo run --release -p labs --example bench_report",
+        replay: "cargo run --release -p report --example bench_report",
         failure: Some("history is not linearizable (synthetic)"),
         events: &events,
     };

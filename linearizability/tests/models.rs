@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use labs::history::{History, HistoryError};
-use labs::porcupine::parse::{parse_jepsen, parse_kv};
-use labs::porcupine::{
-    CheckResult, Checker, KvInput, KvMapModel, KvModel, KvOutput, Model, Operation, PartitionStatus,
-    RegisterInput, RegisterModel, RegisterOutput, Report,
+use linearizability::parse::{parse_jepsen, parse_kv};
+use linearizability::{
+    CheckResult, Checker, HistoryError, KvInput, KvMapModel, KvModel, KvOutput, Model, Operation,
+    PartitionStatus, RegisterInput, RegisterModel, RegisterOutput, Report,
 };
 
 const BUDGET: Duration = Duration::from_secs(10);
@@ -247,8 +246,6 @@ fn return_before_call_is_rejected() {
     assert_eq!(err, HistoryError::ReturnBeforeCall { client: 3, call: 10, ret: 4 });
     let msg = err.to_string();
     assert!(msg.contains("client 3") && msg.contains("before its call"), "{msg}");
-    let h: History<KvInput, KvOutput> = History::new();
-    assert!(h.record(3, KvInput::get("x"), 10, KvOutput::value(""), 4).is_err());
 }
 
 #[test]
@@ -292,73 +289,6 @@ fn exhausted_budget_is_unknown_not_a_pass() {
     let err = r.require_linearizable().unwrap_err();
     let (_, written) = err.split_once("wrote history visualization to ").expect("names the file");
     std::fs::remove_file(written.trim()).unwrap();
-}
-
-// ---- recorded under the simulated runtime ----
-
-/// Four clients append to and read one key under simulation; with `stale` each client sometimes
-/// returns the value of its previous read, which misses its own append made in between. Returns
-/// the check's verdict in words.
-fn simulated_clients(seed: u64, stale: bool) -> String {
-    use labs::sync::{Arc, Mutex};
-    use labs::time::sleep;
-    use labs::world::{Backend, World};
-
-    let verdict = Arc::new(Mutex::new(String::new()));
-    let out = {
-        let verdict = verdict.clone();
-        World::builder().seed(seed).backend(Backend::Sim).run(move || {
-            let history: History<KvInput, KvOutput> = History::new();
-            let store = Arc::new(Mutex::new(String::new()));
-            let clients: Vec<_> = (0..4)
-                .map(|c| {
-                    let (history, store) = (history.clone(), store.clone());
-                    labs::thread::spawn(format!("client-{c}"), move || {
-                        let mut last_read = String::new();
-                        for i in 0..24 {
-                            let pause = Duration::from_millis(labs::rand::gen_range(0..3));
-                            if i % 2 == 0 {
-                                let op = history.begin(c, KvInput::append("k", format!("<{c}.{i}>")));
-                                sleep(pause);
-                                store.lock().push_str(&format!("<{c}.{i}>"));
-                                op.finish(KvOutput::none());
-                            } else {
-                                let op = history.begin(c, KvInput::get("k"));
-                                sleep(pause);
-                                let v = if stale && i % 6 == 5 {
-                                    last_read.clone()
-                                } else {
-                                    store.lock().clone()
-                                };
-                                last_read = v.clone();
-                                op.finish(KvOutput::value(v));
-                            }
-                        }
-                    })
-                })
-                .collect();
-            for c in clients {
-                c.join().unwrap();
-            }
-            // The check runs inside the simulation, as suites run it.
-            let report = history.check(&KvModel, Duration::from_secs(30));
-            *verdict.lock() = report.to_string();
-        })
-    };
-    out.result.unwrap();
-    verdict.lock().clone()
-}
-
-#[test]
-fn histories_recorded_under_simulation() {
-    for seed in 1..=3 {
-        let ok = simulated_clients(seed, false);
-        assert_eq!(ok, "history is linearizable", "seed {seed}");
-        let bad = simulated_clients(seed, true);
-        assert!(bad.starts_with("history is not linearizable"), "seed {seed}: {bad}");
-        // Same seed, same history, same explanation.
-        assert_eq!(bad, simulated_clients(seed, true), "seed {seed}");
-    }
 }
 
 // ---- against brute force ----
@@ -410,7 +340,7 @@ fn brute_force<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> b
 /// Random times: some operations overlap, some touch, some never return.
 fn random_times(rng: &mut Rng) -> (u64, u64) {
     let call = rng.below(12);
-    let ret = if rng.below(8) == 0 { labs::porcupine::NEVER } else { call + rng.below(6) };
+    let ret = if rng.below(8) == 0 { linearizability::NEVER } else { call + rng.below(6) };
     (call, ret)
 }
 
@@ -434,8 +364,8 @@ fn kv_agrees_with_brute_force() {
                     0 => None,
                     _ => Some(KvOutput::value(v)),
                 };
-                let ret = if output.is_none() && ret != labs::porcupine::NEVER && rng.below(2) == 0 {
-                    labs::porcupine::NEVER
+                let ret = if output.is_none() && ret != linearizability::NEVER && rng.below(2) == 0 {
+                    linearizability::NEVER
                 } else {
                     ret
                 };
@@ -473,7 +403,7 @@ fn register_agrees_with_brute_force() {
                         RegisterOutput::Cas(rng.below(2) == 0),
                     ),
                 };
-                let output = (rng.below(5) != 0 && ret != labs::porcupine::NEVER).then_some(output);
+                let output = (rng.below(5) != 0 && ret != linearizability::NEVER).then_some(output);
                 Operation::with_output(c, input, call, output, ret).unwrap()
             })
             .collect();
@@ -505,7 +435,7 @@ impl Model for Touchy {
         Some(state.clone())
     }
 
-    fn partition(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<labs::porcupine::Partition> {
+    fn partition(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<linearizability::Partition> {
         KvModel.partition(ops)
     }
 

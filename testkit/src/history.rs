@@ -1,20 +1,20 @@
 //! Recording the history of client operations in a running test, for the linearizability
-//! checker ([`crate::porcupine`]).
+//! checker (the `linearizability` crate).
 //!
 //! Clerks (or the tester's wrappers around them) call [`History::begin`] before sending a
 //! request and [`History::finish`] when the answer is in. An operation that is never finished
 //! (its clerk was killed, or the test ended while it was still retrying) has an unknown outcome:
 //! the checker lets it take effect at any point after its call, or never.
 //!
-//! Times come from [`crate::time`] (virtual under simulation). Under simulation many events
+//! Times come from [`labs::time`] (virtual under simulation). Under simulation many events
 //! happen at the same virtual instant, and the checker must treat equal times as concurrent, which
 //! would hide real orderings. So the recorder makes its timestamps strictly increasing in the order
 //! it records them (a tie is nudged forward by one nanosecond): an operation that finished before
 //! another one began, as seen by the recorder, is always ordered before it.
 //!
 //! ```
-//! use labs::history::History;
-//! use labs::porcupine::{KvInput, KvModel, KvOutput};
+//! use testkit::history::History;
+//! use linearizability::{KvInput, KvModel, KvOutput};
 //! use std::time::Duration;
 //!
 //! let history: History<KvInput, KvOutput> = History::new();
@@ -32,11 +32,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::porcupine::{Model, Operation, Report};
-use crate::sync::Mutex;
-use crate::time::Instant;
+use labs::sync::Mutex;
+use labs::time::Instant;
+use linearizability::{Model, Operation, Report};
 
-pub use crate::porcupine::HistoryError;
+pub use linearizability::HistoryError;
 
 /// One recorded operation; `outcome` is `None` while it is in flight (or unknown for good).
 struct Entry<I, O> {
@@ -202,17 +202,19 @@ impl<I: Clone, O: Clone> History<I, O> {
             .collect()
     }
 
-    /// Checks the operations recorded so far against `model` with a time budget
-    /// (see [`crate::porcupine::check`]).
+    /// Checks the operations recorded so far against `model` with a (wall-clock) time budget
+    /// (see [`linearizability::check`]). Inside a simulated world the search runs as one
+    /// [`labs::world::compute`] call, which the spin watchdog ignores.
     pub fn check<M: Model<Input = I, Output = O>>(&self, model: &M, budget: Duration) -> Report {
-        crate::porcupine::check(model, &self.operations(), budget)
+        let ops = self.operations();
+        labs::world::compute(|| linearizability::check(model, &ops, budget))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::porcupine::{KvInput, KvModel, KvOutput};
+    use linearizability::{KvInput, KvModel, KvOutput};
 
     #[test]
     fn begin_finish_and_unknown() {
@@ -250,6 +252,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::disallowed_methods, reason = "plain OS threads, outside any world, on purpose")]
     fn clones_share_and_threads_record() {
         let h: History<KvInput, KvOutput> = History::new();
         std::thread::scope(|s| {

@@ -213,7 +213,7 @@ ol.lin li { cursor: pointer; } ol.lin li:hover { background: #e3f2fd; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::porcupine::explain::VisData;
+    use crate::explain::VisData;
 
     #[test]
     fn embedded_json_cannot_close_the_script() {

@@ -3,7 +3,7 @@
 //!
 //! A failing 6.5840 test says one line ("one(5231) failed to reach agreement") and leaves the
 //! student to add prints and re-run. The simulation already records everything on one clock
-//! (see [`crate::events`]), so the report shows it: fault bands, a message-sequence diagram of
+//! (see [`events`]), so the report shows it: fault bands, a message-sequence diagram of
 //! every RPC and its fate, each server's role, term and commit index, the client operations
 //! with the checker's verdict, and the node logs in columns, all on one zoomable time axis.
 //!
@@ -19,6 +19,7 @@
 //! * **Testable.** The page fills a hidden `#summary` element (`data-nodes`, `data-rpcs`,
 //!   `data-verdict`) and traps script errors into `#errors`, so a headless browser can check it.
 
+pub mod events;
 pub mod viewer;
 
 use crate::events::{Event, EventKind, RpcFate};
@@ -28,8 +29,8 @@ use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
-const REPORT_CSS: &str = include_str!("report/report.css");
-const REPORT_JS: &str = include_str!("report/report.js");
+const REPORT_CSS: &str = include_str!("report.css");
+const REPORT_JS: &str = include_str!("report.js");
 
 /// The version of the embedded data format ([`PackedRun::v`]).
 pub const FORMAT_VERSION: u32 = 1;
@@ -49,20 +50,6 @@ pub struct ReportInput<'a> {
     pub failure: Option<&'a str>,
     /// Everything the run recorded.
     pub events: &'a [Event],
-}
-
-impl<'a> ReportInput<'a> {
-    /// The input for `outcome` of the test `title`, replayed by `replay`.
-    pub fn from_outcome(title: &'a str, replay: &'a str, outcome: &'a crate::world::Outcome) -> Self {
-        ReportInput {
-            title,
-            seed: outcome.seed,
-            backend: outcome.backend.to_string(),
-            replay,
-            failure: outcome.result.as_ref().err().map(|f| f.message.as_str()),
-            events: &outcome.events,
-        }
-    }
 }
 
 /// A report's description of its run, as read back from a report file by [`load`].
@@ -457,7 +444,7 @@ pub fn render_html(input: &ReportInput) -> String {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="distlab labs::report v{FORMAT_VERSION}">
+<meta name="generator" content="distlab report v{FORMAT_VERSION}">
 <title>{status} {title} (seed {seed}) · distlab report</title>
 <style>
 {REPORT_CSS}
@@ -611,12 +598,6 @@ pub fn events_path(html: &Path) -> PathBuf {
     let name = html.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let stem = name.strip_suffix(".html").unwrap_or(&name);
     html.with_file_name(format!("{stem}.events.jsonl"))
-}
-
-/// Writes the report of `outcome`, a run of the test `test_path` replayed by `replay`, into
-/// [`default_dir`], and returns the HTML path (see [`write_report`]).
-pub fn write_for_run(test_path: &str, replay: &str, outcome: &crate::world::Outcome) -> io::Result<PathBuf> {
-    write_report(&default_dir(), &ReportInput::from_outcome(test_path, replay, outcome))
 }
 
 /// A run read back from a report or an events file.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::hash::{fx_hash, mix64};
 use super::{Model, Operation, Partition, quote};
+use super::{fx_hash, mix64};
 
 /// A KV operation kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 //! input gives a [`ParseError`] with the line number and what was expected; nothing here panics
 //! on bad input.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{KvInput, KvOp, KvOutput, Operation, RegisterInput, RegisterOutput};
@@ -124,14 +124,14 @@ fn finish<I, O>(partials: Vec<Partial<I, O>>) -> Vec<Operation<I, O>> {
 /// Per-process bookkeeping shared by both formats.
 struct Processes {
     /// Process -> (index of its open operation, line of its invocation).
-    open: HashMap<usize, (usize, usize)>,
+    open: BTreeMap<usize, (usize, usize)>,
     /// Process -> line of the `:info` that ended it.
-    ended: HashMap<usize, usize>,
+    ended: BTreeMap<usize, usize>,
 }
 
 impl Processes {
     fn new() -> Self {
-        Processes { open: HashMap::new(), ended: HashMap::new() }
+        Processes { open: BTreeMap::new(), ended: BTreeMap::new() }
     }
 
     fn invoke(&mut self, process: usize, index: usize, line: usize) -> Result<(), ParseError> {
@@ -565,7 +565,7 @@ pub fn parse_kv(text: &str) -> Result<KvHistory, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::porcupine::NEVER;
+    use crate::NEVER;
 
     #[test]
     fn jepsen_lines() {

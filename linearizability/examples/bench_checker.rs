@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use labs::porcupine::parse::{KvHistory, RegisterHistory, read_jepsen_file, read_kv_file};
-use labs::porcupine::{CheckResult, Checker, KvMapModel, KvModel, Model, Operation, RegisterModel};
+use linearizability::parse::{KvHistory, RegisterHistory, read_jepsen_file, read_kv_file};
+use linearizability::{CheckResult, Checker, KvMapModel, KvModel, Model, Operation, RegisterModel};
 
 const BUDGET: Duration = Duration::from_secs(120);
 

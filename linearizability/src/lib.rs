@@ -6,7 +6,7 @@
 //! finish within its budget is [`CheckResult::Unknown`], and the suites fail on it.
 //!
 //! * [`Operation`]: one client operation with its call and return times (a history is a slice of
-//!   them; [`crate::history::History`] records one from a running test).
+//!   them; the test kit's `History` records one from a running test).
 //! * [`Model`]: the sequential specification. [`KvModel`] (get/put/append, partitioned by key),
 //!   [`KvMapModel`] (the same, on the whole map) and [`RegisterModel`] (read/write/cas) are
 //!   provided.
@@ -18,7 +18,6 @@
 
 mod checker;
 mod explain;
-mod hash;
 mod kv;
 pub mod parse;
 mod register;
@@ -32,7 +31,7 @@ pub use kv::{KvInput, KvMapModel, KvMapState, KvModel, KvOp, KvOutput, KvValue};
 pub use register::{RegisterInput, RegisterModel, RegisterOutput};
 
 use std::fmt::Debug;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 /// The return time of an operation that never returned: its outcome is unknown, and it may take
 /// effect at any point after its call, or never.
@@ -209,4 +208,21 @@ pub(crate) fn quote(s: &str) -> String {
         t.into_iter().collect()
     };
     format!("{:?}…{:?} ({} chars)", head, tail, s.chars().count())
+}
+
+/// SplitMix64's finaliser: a bijective mix that turns small integers into well-spread 64-bit
+/// keys for the search's tables.
+#[inline]
+pub(crate) fn mix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Hashes a value with rustc's Fx hash: the search does millions of lookups keyed by integers
+/// and short strings, where std's SipHash would dominate the profile.
+#[inline]
+pub(crate) fn fx_hash<T: Hash + ?Sized>(value: &T) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(value)
 }

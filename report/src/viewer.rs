@@ -6,7 +6,8 @@
 //! across one line. Filters narrow it down by node, log level, topic, text and time window.
 //!
 //! The logic lives here rather than in the `lablog` binary so that `grade logs <file>` can run
-//! it too: see [`main_with_args`], or [`parse_args`] + [`render`] for finer control.
+//! it too: see [`main_with_args`], or [`parse_args`] + [`render`] for finer control. The command
+//! line is clap's.
 
 use super::{LEVELS, Loaded, level_rank, node_order};
 use crate::events::{Event, EventKind, RpcFate};
@@ -115,27 +116,76 @@ pub enum Command {
     },
 }
 
-/// The usage text.
-pub const USAGE: &str = "\
-usage: lablog [OPTIONS] FILE
+/// `lablog`'s command line.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "lablog",
+    about = "Shows a distlab run's events in one column per node.",
+    after_help = "Pipe long output through `less -R` to keep the colors."
+)]
+struct Args {
+    /// A report's .events.jsonl file, or the .html report itself.
+    file: PathBuf,
+    /// Show only this node (repeatable).
+    #[arg(long, value_name = "NAME")]
+    node: Vec<String>,
+    /// Hide log lines below LEVEL: trace, debug, info, warn, error.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    level: Option<u8>,
+    /// Show only this topic (repeatable, or comma-separated): rpc, log, state, fault, op, note.
+    #[arg(long, value_name = "TOPIC", value_delimiter = ',', value_parser = parse_topic)]
+    topic: Vec<Topic>,
+    /// Show only events whose node or text contains TEXT (any case).
+    #[arg(long, value_name = "TEXT")]
+    grep: Option<String>,
+    /// Show only events at or after MS milliseconds.
+    #[arg(long, value_name = "MS", value_parser = parse_ms)]
+    from: Option<f64>,
+    /// Show only events at or before MS milliseconds.
+    #[arg(long, value_name = "MS", value_parser = parse_ms)]
+    to: Option<f64>,
+    /// Line width in characters [default: $COLUMNS or 160].
+    #[arg(long, value_name = "N", value_parser = parse_width)]
+    width: Option<usize>,
+    /// No ANSI colors (also when NO_COLOR is set or stdout is not a terminal).
+    #[arg(long, visible_alias = "no-colour")]
+    no_color: bool,
+}
 
-Shows a distlab run's events in one column per node. FILE is a report's
-.events.jsonl file or the .html report itself.
+fn parse_level(v: &str) -> Result<u8, String> {
+    LEVELS
+        .iter()
+        .position(|l| l.eq_ignore_ascii_case(v))
+        .map(|p| p as u8)
+        .ok_or_else(|| format!("unknown level '{v}': use one of trace, debug, info, warn, error"))
+}
 
-options:
-  --node NAME      show only this node (repeatable)
-  --level LEVEL    hide log lines below LEVEL: trace, debug, info, warn, error
-  --topic TOPIC    show only this topic (repeatable): rpc, log, state, fault, op, note
-  --grep TEXT      show only events whose node or text contains TEXT (any case)
-  --from MS        show only events at or after MS milliseconds
-  --to MS          show only events at or before MS milliseconds
-  --width N        line width in characters (default: $COLUMNS or 160)
-  --no-color       no ANSI colors (also when NO_COLOR is set or stdout is not a terminal)
-  -h, --help       show this text
+fn parse_topic(v: &str) -> Result<Topic, String> {
+    Topic::parse(v).ok_or_else(|| format!("unknown topic '{v}': use one of rpc, log, state, fault, op, note"))
+}
 
-Pipe long output through `less -R` to keep the colors.";
+fn parse_ms(v: &str) -> Result<f64, String> {
+    v.trim()
+        .parse()
+        .ok()
+        .filter(|x: &f64| x.is_finite() && *x >= 0.0)
+        .ok_or_else(|| format!("takes milliseconds (a number >= 0, e.g. 1500.25), not '{v}'"))
+}
 
-/// A command-line mistake, in words (the caller prints it with [`USAGE`]).
+fn parse_width(v: &str) -> Result<usize, String> {
+    v.trim()
+        .parse()
+        .ok()
+        .filter(|w| *w >= 40)
+        .ok_or_else(|| format!("takes a number of characters >= 40, not '{v}'"))
+}
+
+/// The usage text (`lablog --help`).
+pub fn usage() -> String {
+    <Args as clap::CommandFactory>::command().render_help().to_string()
+}
+
+/// A command-line mistake, in words, with the usage line (as clap renders it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageError(pub String);
 
@@ -150,85 +200,35 @@ impl std::error::Error for UsageError {}
 /// Parses the arguments (without the program name). Colors are on here unless `--no-color` is
 /// given; [`main_with_args`] also turns them off for `NO_COLOR` and for a non-terminal stdout.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, UsageError> {
-    let mut o = ViewOptions {
-        width: std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse().ok()).unwrap_or(160),
-        color: true,
-        ..ViewOptions::default()
+    use clap::Parser as _;
+    let a = match Args::try_parse_from(std::iter::once("lablog".to_string()).chain(args)) {
+        Ok(a) => a,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => return Ok(Command::Help),
+        Err(e) => return Err(UsageError(e.render().to_string().trim_end().to_string())),
     };
-    let mut file: Option<PathBuf> = None;
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |what: &str| -> Result<String, UsageError> {
-            match inline.clone().or_else(|| it.next()) {
-                Some(v) => Ok(v),
-                None => Err(UsageError(format!("{flag} needs a value: {what}"))),
-            }
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--node" => o.nodes.push(value("a node name, e.g. --node server-1")?),
-            "--level" => {
-                let v = value("one of trace, debug, info, warn, error")?;
-                o.min_level = LEVELS.iter().position(|l| l.eq_ignore_ascii_case(&v)).ok_or_else(|| {
-                    UsageError(format!("unknown level '{v}': use one of trace, debug, info, warn, error"))
-                })? as u8;
-            }
-            "--topic" => {
-                let v = value("one of rpc, log, state, fault, op, note")?;
-                for part in v.split(',').filter(|p| !p.is_empty()) {
-                    let t = Topic::parse(part).ok_or_else(|| {
-                        UsageError(format!(
-                            "unknown topic '{part}': use one of rpc, log, state, fault, op, note"
-                        ))
-                    })?;
-                    if !o.topics.contains(&t) {
-                        o.topics.push(t);
-                    }
-                }
-            }
-            "--grep" => o.grep = Some(value("the text to look for")?),
-            "--from" | "--to" => {
-                let v = value("a time in milliseconds, e.g. 1500 or 1500.25")?;
-                let ms: f64 =
-                    v.trim().parse().ok().filter(|x: &f64| x.is_finite() && *x >= 0.0).ok_or_else(|| {
-                        UsageError(format!("{flag} takes milliseconds (a number >= 0), not '{v}'"))
-                    })?;
-                if flag == "--from" { o.from_ms = Some(ms) } else { o.to_ms = Some(ms) }
-            }
-            "--width" => {
-                let v = value("a number of characters, e.g. 200")?;
-                o.width = v.trim().parse().ok().filter(|w| *w >= 40).ok_or_else(|| {
-                    UsageError(format!("--width takes a number of characters >= 40, not '{v}'"))
-                })?;
-            }
-            "--no-color" | "--no-colour" => o.color = false,
-            f if f.starts_with('-') && f.len() > 1 => {
-                return Err(UsageError(format!("unknown option '{f}'")));
-            }
-            _ => {
-                if let Some(prev) = &file {
-                    return Err(UsageError(format!(
-                        "one file at a time: got '{}' and '{arg}'",
-                        prev.display()
-                    )));
-                }
-                file = Some(PathBuf::from(arg));
-            }
+    if let (Some(from), Some(to)) = (a.from, a.to)
+        && from > to
+    {
+        return Err(UsageError(format!("error: --from {from} is after --to {to}")));
+    }
+    let mut topics = Vec::new();
+    for t in a.topic {
+        if !topics.contains(&t) {
+            topics.push(t);
         }
     }
-    if let (Some(a), Some(b)) = (o.from_ms, o.to_ms)
-        && a > b
-    {
-        return Err(UsageError(format!("--from {a} is after --to {b}")));
-    }
-    match file {
-        Some(file) => Ok(Command::View { file, options: o }),
-        None => Err(UsageError("no file given: name a .events.jsonl file or an .html report".into())),
-    }
+    let columns = || std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse().ok());
+    let options = ViewOptions {
+        nodes: a.node,
+        min_level: a.level.unwrap_or(0),
+        topics,
+        grep: a.grep,
+        from_ms: a.from,
+        to_ms: a.to,
+        width: a.width.or_else(columns).unwrap_or(160),
+        color: !a.no_color,
+    };
+    Ok(Command::View { file: a.file, options })
 }
 
 fn fate_word(f: &RpcFate) -> &'static str {
@@ -457,12 +457,12 @@ pub fn preamble(loaded: &Loaded, color: bool) -> Vec<String> {
 pub fn main_with_args<I: IntoIterator<Item = String>>(args: I) -> ExitCode {
     let (file, mut options) = match parse_args(args) {
         Ok(Command::Help) => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return ExitCode::SUCCESS;
         }
         Ok(Command::View { file, options }) => (file, options),
         Err(e) => {
-            eprintln!("lablog: {e}\n\n{USAGE}");
+            eprintln!("{e}");
             return ExitCode::from(2);
         }
     };

@@ -4,8 +4,8 @@
 //! lablog target/lab-reports/basic_agree_3b-42.events.jsonl --node server-1 --level info
 //! ```
 //!
-//! All the logic is in [`labs::report::viewer`], which `grade logs` shares.
+//! All the logic is in [`report::viewer`], which `grade logs` shares.
 
 fn main() -> std::process::ExitCode {
-    labs::report::viewer::main_with_args(std::env::args().skip(1))
+    report::viewer::main_with_args(std::env::args().skip(1))
 }

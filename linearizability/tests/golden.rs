@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use labs::porcupine::parse::{read_jepsen_file, read_kv_file};
-use labs::porcupine::{CheckResult, Checker, KvModel, RegisterModel, Report};
+use linearizability::parse::{read_jepsen_file, read_kv_file};
+use linearizability::{CheckResult, Checker, KvModel, RegisterModel, Report};
 
 /// Generous: the slowest golden file takes milliseconds; a budget overrun is a failure anyway.
 const BUDGET: Duration = Duration::from_secs(60);
