@@ -6,6 +6,10 @@
 //! to build the test binaries without running them (`--no-run --message-format=json`), reads
 //! where each executable is from cargo's JSON messages, and asks each binary for its tests
 //! (`--list --format terse`).
+//!
+//! cargo's JSON (`cargo metadata` and the build messages) is read with the `cargo_metadata`
+//! crate, whose types follow cargo's documented formats, rather than picked out of untyped
+//! JSON by field name here.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use cargo_metadata::{Artifact, Message, MetadataCommand};
 
 use crate::process::{self, Exit};
 
@@ -76,33 +80,24 @@ impl Workspace {
     /// Reads the workspace's packages with `cargo metadata --no-deps`.
     pub fn load(root: &Path) -> Result<Workspace, BuildError> {
         let program = cargo_program();
-        let output = Command::new(&program)
-            .args(["metadata", "--no-deps", "--format-version", "1"])
+        let metadata = MetadataCommand::new()
+            .cargo_path(&program)
             .current_dir(root)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| BuildError::Spawn {
-                program: program.to_string_lossy().into_owned(),
-                source,
-            })?;
-        if !output.status.success() {
-            return Err(BuildError::Metadata {
-                root: root.to_path_buf(),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            });
-        }
-        let value: Value =
-            serde_json::from_slice(&output.stdout).map_err(|e| BuildError::MetadataFormat(e.to_string()))?;
-        let mut packages = BTreeMap::new();
-        for package in value["packages"].as_array().into_iter().flatten() {
-            let (Some(name), Some(manifest)) = (package["name"].as_str(), package["manifest_path"].as_str())
-            else {
-                return Err(BuildError::MetadataFormat("a package without name or manifest_path".into()));
-            };
-            let dir =
-                Path::new(manifest).parent().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
-            packages.insert(name.to_string(), dir);
-        }
+            .no_deps()
+            .exec()
+            .map_err(|e| metadata_error(&program, root, e))?;
+        let packages = metadata
+            .packages
+            .into_iter()
+            .map(|package| {
+                let dir = package
+                    .manifest_path
+                    .parent()
+                    .map(|dir| dir.as_std_path().to_path_buf())
+                    .unwrap_or_else(|| root.to_path_buf());
+                (package.name.to_string(), dir)
+            })
+            .collect();
         Ok(Workspace { root: root.to_path_buf(), packages })
     }
 
@@ -110,6 +105,19 @@ impl Workspace {
     fn package_of(&self, manifest_path: &Path) -> Option<&str> {
         let dir = manifest_path.parent()?;
         self.packages.iter().find(|(_, d)| d.as_path() == dir).map(|(name, _)| name.as_str())
+    }
+}
+
+/// Says why `cargo metadata` in `root` gave no metadata.
+fn metadata_error(program: &OsString, root: &Path, error: cargo_metadata::Error) -> BuildError {
+    match error {
+        cargo_metadata::Error::Io(source) => {
+            BuildError::Spawn { program: program.to_string_lossy().into_owned(), source }
+        }
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            BuildError::Metadata { root: root.to_path_buf(), stderr: stderr.trim().to_string() }
+        }
+        other => BuildError::MetadataFormat(other.to_string()),
     }
 }
 
@@ -171,15 +179,10 @@ pub fn build_tests(workspace: &Workspace, packages: &[String]) -> Result<Vec<Tes
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|source| BuildError::Spawn { program: program.to_string_lossy().into_owned(), source })?;
-    let mut binaries = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(binary) = parse_artifact(workspace, &line) {
-                binaries.push(binary);
-            }
-        }
-    }
+    let mut binaries = match child.stdout.take() {
+        Some(stdout) => test_binaries(workspace, BufReader::new(stdout)),
+        None => Vec::new(),
+    };
     let status = child
         .wait()
         .map_err(|source| BuildError::Spawn { program: program.to_string_lossy().into_owned(), source })?;
@@ -191,25 +194,38 @@ pub fn build_tests(workspace: &Workspace, packages: &[String]) -> Result<Vec<Tes
     Ok(binaries)
 }
 
-/// Reads one line of cargo's JSON output: a test executable, or `None`.
-fn parse_artifact(workspace: &Workspace, line: &str) -> Option<TestBinary> {
-    let value: Value = serde_json::from_str(line).ok()?;
-    if value["reason"] != "compiler-artifact" || value["profile"]["test"] != true {
+/// Reads cargo's JSON build messages and returns the test executables among its artifacts,
+/// in the order cargo reported them. Lines that are not cargo messages are ignored; reading
+/// stops at the first unreadable line.
+fn test_binaries(workspace: &Workspace, messages: impl BufRead) -> Vec<TestBinary> {
+    Message::parse_stream(messages)
+        .map_while(Result::ok)
+        .filter_map(|message| match message {
+            Message::CompilerArtifact(artifact) => test_binary(workspace, &artifact),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The test executable of one built artifact of a workspace package, or `None` (not built
+/// for testing, no executable, or a dependency's).
+fn test_binary(workspace: &Workspace, artifact: &Artifact) -> Option<TestBinary> {
+    use cargo_metadata::TargetKind as Kind;
+    if !artifact.profile.test {
         return None;
     }
-    let exe = PathBuf::from(value["executable"].as_str()?);
-    let manifest = PathBuf::from(value["manifest_path"].as_str()?);
-    let package = workspace.package_of(&manifest)?.to_string();
+    let exe = artifact.executable.as_ref()?.as_std_path().to_path_buf();
+    let package = workspace.package_of(artifact.manifest_path.as_std_path())?.to_string();
     let dir = workspace.packages.get(&package)?.clone();
-    let kinds: Vec<&str> = value["target"]["kind"].as_array()?.iter().filter_map(Value::as_str).collect();
-    let kind = if kinds.contains(&"test") {
+    let kinds = &artifact.target.kind;
+    let kind = if kinds.contains(&Kind::Test) {
         TargetKind::Test
-    } else if kinds.iter().any(|k| matches!(*k, "lib" | "rlib" | "dylib" | "proc-macro")) {
+    } else if kinds.iter().any(|k| matches!(k, Kind::Lib | Kind::RLib | Kind::DyLib | Kind::ProcMacro)) {
         TargetKind::Lib
     } else {
-        TargetKind::Other(kinds.join(","))
+        TargetKind::Other(kinds.iter().map(Kind::to_string).collect::<Vec<_>>().join(","))
     };
-    Some(TestBinary { package, kind, name: value["target"]["name"].as_str()?.to_string(), exe, dir })
+    Some(TestBinary { package, kind, name: artifact.target.name.clone(), exe, dir })
 }
 
 /// Asks a test binary for its tests (`--list --format terse`).
@@ -246,22 +262,71 @@ mod tests {
         assert_eq!(parse_list(text), vec!["a::b_3a", "plain"]);
     }
 
+    /// One `compiler-artifact` line as cargo prints it.
+    fn artifact(manifest: &str, kind: &str, name: &str, test: bool, exe: Option<&str>) -> String {
+        let dir = manifest.trim_end_matches("/Cargo.toml");
+        serde_json::json!({
+            "reason": "compiler-artifact",
+            "package_id": format!("path+file://{dir}#0.1.0"),
+            "manifest_path": manifest,
+            "target": {
+                "kind": [kind],
+                "crate_types": [if kind == "test" { "bin" } else { kind }],
+                "name": name,
+                "src_path": format!("{dir}/src/lib.rs"),
+                "edition": "2024",
+                "doc": false,
+                "doctest": false,
+                "test": true
+            },
+            "profile": {
+                "opt_level": "3",
+                "debuginfo": 0,
+                "debug_assertions": false,
+                "overflow_checks": false,
+                "test": test
+            },
+            "features": [],
+            "filenames": exe.into_iter().collect::<Vec<_>>(),
+            "executable": exe,
+            "fresh": true
+        })
+        .to_string()
+    }
+
     #[test]
     fn parses_test_artifacts_only() {
         let mut packages = BTreeMap::new();
         packages.insert("raft".to_string(), PathBuf::from("/w/raft"));
         let ws = Workspace { root: PathBuf::from("/w"), packages };
-        let test = r#"{"reason":"compiler-artifact","manifest_path":"/w/raft/Cargo.toml","target":{"kind":["test"],"name":"suite"},"profile":{"test":true},"executable":"/w/target/release/deps/suite-1"}"#;
-        let lib = r#"{"reason":"compiler-artifact","manifest_path":"/w/raft/Cargo.toml","target":{"kind":["lib"],"name":"raft"},"profile":{"test":true},"executable":"/w/target/release/deps/raft-2"}"#;
-        let dep = r#"{"reason":"compiler-artifact","manifest_path":"/w/raft/Cargo.toml","target":{"kind":["lib"],"name":"raft"},"profile":{"test":false},"executable":null}"#;
-        let other = r#"{"reason":"compiler-artifact","manifest_path":"/elsewhere/Cargo.toml","target":{"kind":["test"],"name":"x"},"profile":{"test":true},"executable":"/x"}"#;
-        let t = parse_artifact(&ws, test).unwrap();
-        assert_eq!((t.kind.clone(), t.name.as_str(), t.label()), (TargetKind::Test, "suite", "suite"));
-        let l = parse_artifact(&ws, lib).unwrap();
-        assert_eq!((l.kind.clone(), l.label()), (TargetKind::Lib, "lib"));
-        assert_eq!(l.dir, PathBuf::from("/w/raft"));
-        assert!(parse_artifact(&ws, dep).is_none());
-        assert!(parse_artifact(&ws, other).is_none());
-        assert!(parse_artifact(&ws, "not json").is_none());
+        let m = "/w/raft/Cargo.toml";
+        let lines = [
+            artifact(m, "test", "suite", true, Some("/w/target/release/deps/suite-1")),
+            artifact(m, "lib", "raft", true, Some("/w/target/release/deps/raft-2")),
+            // The library built as a dependency of the tests: not a test binary.
+            artifact(m, "lib", "raft", false, None),
+            // Another workspace's package.
+            artifact("/elsewhere/Cargo.toml", "test", "x", true, Some("/x")),
+            artifact(m, "bin", "tool", true, Some("/w/target/release/deps/tool-3")),
+            "not json".to_string(),
+            r#"{"reason":"build-finished","success":true}"#.to_string(),
+        ];
+        let binaries = test_binaries(&ws, lines.join("\n").as_bytes());
+        let found: Vec<_> =
+            binaries.iter().map(|b| (b.kind.clone(), b.name.as_str(), b.label(), b.exe.clone())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (TargetKind::Test, "suite", "suite", PathBuf::from("/w/target/release/deps/suite-1")),
+                (TargetKind::Lib, "raft", "lib", PathBuf::from("/w/target/release/deps/raft-2")),
+                (
+                    TargetKind::Other("bin".into()),
+                    "tool",
+                    "tool",
+                    PathBuf::from("/w/target/release/deps/tool-3")
+                ),
+            ]
+        );
+        assert!(binaries.iter().all(|b| b.package == "raft" && b.dir == Path::new("/w/raft")));
     }
 }

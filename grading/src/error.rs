@@ -45,6 +45,18 @@ pub enum GradeError {
         /// Why writing failed.
         source: std::io::Error,
     },
+    /// The JUnit report cannot be serialized. Writing XML into memory does not fail, so this
+    /// is a bug.
+    #[error(
+        "cannot produce {}: {source}. results.json and scoreboard.txt were written; this is a bug in grade, please report it with results.json",
+        path.display()
+    )]
+    JUnit {
+        /// The JUnit file.
+        path: PathBuf,
+        /// What quick-junit said.
+        source: quick_junit::SerializeError,
+    },
     /// The results folder holds files the grader did not write.
     #[error(
         "the results folder {} is not empty and was not written by grade (it has no `.grade-results` file), so grade will not clear it; choose another --out or empty it",

@@ -8,12 +8,17 @@
 //! * **Which files.** Those git knows of and does not ignore (`git ls-files --cached
 //!   --others --exclude-standard`): tracked files plus new files not yet added, never
 //!   `target/` or other ignored output. Without git, or when the source is not the root of
-//!   its git repository, a walk of the tree that skips `target/` and `.git/` directories.
+//!   its git repository, a walk of the tree (`ignore`'s walker, with its .gitignore and
+//!   hidden-file filters off: without git nothing says what is ignored) that skips `target/`
+//!   and `.git/` directories and symbolic links to directories.
 //! * **What is left out.** Files matched by the optional `.handout-exclude` at the root (and
-//!   that file itself). One pattern per line, relative to the root; `#` comments. `*` matches
-//!   within one path component, `**` across components, `?` one character; a pattern that
-//!   names a directory excludes everything under it. Use it for the grading's own reference
-//!   answers, such as solution-only tests or notes.
+//!   that file itself). One pattern per line, relative to the root (a leading or trailing `/`
+//!   changes nothing); `#` comments. `*` matches within one path component, `?` one
+//!   character but `/`, and `**` across components when it is a whole component (`**/x`,
+//!   `x/**`, `a/**/b`; elsewhere it is a `*`); a pattern that names a directory excludes
+//!   everything under it. The patterns are `globset` globs, so `[abc]` classes and `{a,b}`
+//!   alternatives work too and `\` escapes a special character. Use it for the grading's own
+//!   reference answers, such as solution-only tests or notes.
 //! * **All or nothing.** Every file is read and stripped before anything is written: a
 //!   marker mistake anywhere is reported (each file and line) and the destination is left
 //!   untouched.
@@ -25,6 +30,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use ignore::WalkBuilder;
 
 use crate::cargo::cargo_program;
 use crate::output::absolute;
@@ -73,6 +81,14 @@ pub enum HandoutError {
         /// What is wrong.
         message: String,
     },
+    /// The `.handout-exclude` patterns are each valid but cannot be compiled together.
+    #[error(
+        "the {EXCLUDE_FILE} patterns cannot be compiled together ({message}); use fewer or simpler patterns"
+    )]
+    ExcludeSet {
+        /// What globset said.
+        message: String,
+    },
     /// The destination is the source or contains it.
     #[error("the handout folder {} is the source tree or contains it; choose a folder outside {}", dest.display(), source_root.display())]
     DestinationOverlaps {
@@ -86,6 +102,14 @@ pub enum HandoutError {
     DestinationNotEmpty {
         /// The destination.
         dest: PathBuf,
+    },
+    /// Walking the source tree failed.
+    #[error("cannot list the files of {}: {source}; check that the tree is readable", root.display())]
+    Walk {
+        /// The source root.
+        root: PathBuf,
+        /// What the walk hit.
+        source: ignore::Error,
     },
     /// git listed files but failed.
     #[error("`git ls-files` failed in {}: {message}", root.display())]
@@ -167,7 +191,7 @@ pub fn make_handout(options: &HandoutOptions) -> Result<HandoutSummary, HandoutE
         if dest_inside.as_ref().is_some_and(|d| relative.starts_with(d)) {
             continue;
         }
-        if excludes.iter().any(|p| p.matches(&text)) {
+        if excludes.matches(&text) {
             summary.excluded += 1;
             continue;
         }
@@ -236,8 +260,7 @@ fn list_files(root: &Path) -> Result<(Vec<PathBuf>, &'static str), HandoutError>
     if let Some(files) = git_files(root)? {
         return Ok((files, "git"));
     }
-    let mut files = Vec::new();
-    walk(root, Path::new(""), &mut files)?;
+    let mut files = walk(root)?;
     files.sort();
     Ok((files, "walk"))
 }
@@ -284,99 +307,83 @@ fn git_files(root: &Path) -> Result<Option<Vec<PathBuf>>, HandoutError> {
     Ok(if files.is_empty() { None } else { Some(files) })
 }
 
-/// Collects the files under `root/relative`, skipping `target` and `.git` directories and
-/// symbolic links to directories.
-fn walk(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) -> Result<(), HandoutError> {
-    let dir = root.join(relative);
-    let entries = std::fs::read_dir(&dir).map_err(|e| io("cannot list", &dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| io("cannot list", &dir, e))?;
-        let name = entry.file_name();
-        let child = relative.join(&name);
-        let file_type = entry.file_type().map_err(|e| io("cannot inspect", &entry.path(), e))?;
-        if file_type.is_dir() {
-            if name == "target" || name == ".git" {
-                continue;
-            }
-            walk(root, &child, files)?;
-        } else if entry.path().is_file() {
-            files.push(child);
+/// The files under `root`, relative to it: every file (or symbolic link to a file), hidden
+/// or ignored ones included, outside `target` and `.git` directories and not behind a
+/// symbolic link to a directory.
+fn walk(root: &Path) -> Result<Vec<PathBuf>, HandoutError> {
+    let walker = WalkBuilder::new(root)
+        .standard_filters(false)
+        .follow_links(false)
+        .filter_entry(|entry| {
+            let skipped_dir = entry.file_type().is_some_and(|t| t.is_dir())
+                && (entry.file_name() == "target" || entry.file_name() == ".git");
+            entry.depth() == 0 || !skipped_dir
+        })
+        .build();
+    let mut files = Vec::new();
+    for entry in walker {
+        let entry = entry.map_err(|source| HandoutError::Walk { root: root.to_path_buf(), source })?;
+        // `is_file` follows a symbolic link, as the copy will.
+        if entry.file_type().is_some_and(|t| !t.is_dir()) && entry.path().is_file() {
+            let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+            files.push(relative.to_path_buf());
         }
     }
-    Ok(())
+    Ok(files)
 }
 
-/// One `.handout-exclude` pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExcludePattern(String);
+/// The `.handout-exclude` patterns (see the module documentation for their syntax).
+#[derive(Debug, Clone)]
+pub struct Excludes {
+    /// One glob per pattern line.
+    set: GlobSet,
+}
 
-impl ExcludePattern {
-    /// Parses one line; `None` for blank and comment lines.
-    pub fn parse(line: &str) -> Option<ExcludePattern> {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            return None;
+impl Excludes {
+    /// Parses the text of a `.handout-exclude` file; an error names the first bad line.
+    pub fn parse(text: &str) -> Result<Excludes, HandoutError> {
+        let mut set = GlobSetBuilder::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |message: String| HandoutError::Exclude { line: index + 1, message };
+            let pattern = line.trim_start_matches('/').trim_end_matches('/');
+            if pattern.is_empty() {
+                return Err(bad(format!("`{line}` would exclude everything")));
+            }
+            let glob = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| bad(format!("`{line}` is not a valid pattern: {}", e.kind())))?;
+            set.add(glob);
         }
-        let line = line.trim_start_matches('/').trim_end_matches('/');
-        Some(ExcludePattern(line.to_string()))
+        let set = set.build().map_err(|e| HandoutError::ExcludeSet { message: e.to_string() })?;
+        Ok(Excludes { set })
+    }
+
+    /// True when no pattern was given.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
     }
 
     /// Does it exclude the file at `path` (relative, `/`-separated)? A pattern excludes the
     /// paths it matches and everything under a directory it matches.
     pub fn matches(&self, path: &str) -> bool {
-        if glob(self.0.as_bytes(), path.as_bytes()) {
-            return true;
-        }
-        path.match_indices('/').any(|(i, _)| glob(self.0.as_bytes(), &path.as_bytes()[..i]))
-    }
-}
-
-/// Glob matching: `**` any text, `*` any text without `/`, `?` one character but `/`.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern {
-        [] => text.is_empty(),
-        [b'*', b'*', rest @ ..] => {
-            if let [b'/', after @ ..] = rest {
-                // `**/` matches zero or more whole path components.
-                glob(after, text) || (0..text.len()).any(|i| text[i] == b'/' && glob(after, &text[i + 1..]))
-            } else {
-                (0..=text.len()).any(|i| glob(rest, &text[i..]))
-            }
-        }
-        [b'*', rest @ ..] => {
-            for i in 0..=text.len() {
-                if glob(rest, &text[i..]) {
-                    return true;
-                }
-                if i < text.len() && text[i] == b'/' {
-                    return false;
-                }
-            }
-            false
-        }
-        [b'?', rest @ ..] => matches!(text, [c, tail @ ..] if *c != b'/' && glob(rest, tail)),
-        [c, rest @ ..] => matches!(text, [t, tail @ ..] if t == c && glob(rest, tail)),
+        self.set.is_match(path) || path.match_indices('/').any(|(i, _)| self.set.is_match(&path[..i]))
     }
 }
 
 /// Reads `.handout-exclude` (none: no patterns).
-fn read_excludes(root: &Path) -> Result<Vec<ExcludePattern>, HandoutError> {
+fn read_excludes(root: &Path) -> Result<Excludes, HandoutError> {
     let path = root.join(EXCLUDE_FILE);
     if !path.exists() {
-        return Ok(Vec::new());
+        return Excludes::parse("");
     }
     let text = std::fs::read_to_string(&path).map_err(|e| io("cannot read", &path, e))?;
-    let mut patterns = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().trim_matches('/').is_empty() && !line.trim().is_empty() {
-            return Err(HandoutError::Exclude {
-                line: index + 1,
-                message: format!("`{}` would exclude everything", line.trim()),
-            });
-        }
-        patterns.extend(ExcludePattern::parse(line));
-    }
-    Ok(patterns)
+    Excludes::parse(&text)
 }
 
 /// Empties the destination if it is a previous handout (keeping `.git`), or creates it.
@@ -433,8 +440,8 @@ fn check(source: &Path, dest: &Path, offline: bool) -> Result<(), HandoutError> 
 mod tests {
     use super::*;
 
-    fn pattern(p: &str) -> ExcludePattern {
-        ExcludePattern::parse(p).unwrap()
+    fn pattern(p: &str) -> Excludes {
+        Excludes::parse(p).unwrap()
     }
 
     #[test]
@@ -449,8 +456,59 @@ mod tests {
         assert!(pattern("**/answers_*.rs").matches("kvraft/src/answers_4a.rs"));
         assert!(pattern("**/answers_*.rs").matches("answers_4a.rs"));
         assert!(pattern("raft/**/secret.rs").matches("raft/a/b/secret.rs"));
+        assert!(pattern("raft/**/secret.rs").matches("raft/secret.rs"));
+        assert!(pattern("raft/**").matches("raft/a/b.rs"));
         assert!(pattern("ra?t").matches("raft/src/lib.rs"));
-        assert!(ExcludePattern::parse("# comment").is_none());
-        assert!(ExcludePattern::parse("   ").is_none());
+        assert!(!pattern("raft?src").matches("raft/src"));
+        assert!(pattern("*.md").matches("README.md"));
+        assert!(!pattern("*.md").matches("docs/lab3.md"));
+        assert!(pattern(".git*").matches(".gitignore"));
+        assert!(pattern("# comment\n\n  notes.md  \n").matches("notes.md"));
+        assert!(Excludes::parse("# comment").unwrap().is_empty());
+        assert!(Excludes::parse("   ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_exclude_lines_are_named() {
+        let err = Excludes::parse("ok.md\n/\n").unwrap_err().to_string();
+        assert_eq!(err, ".handout-exclude line 2: `/` would exclude everything");
+        let err = Excludes::parse("# x\nsrc/[ab.rs\n").unwrap_err().to_string();
+        assert!(err.starts_with(".handout-exclude line 2: `src/[ab.rs` is not a valid pattern"), "{err}");
+    }
+
+    #[test]
+    fn walk_lists_files_but_not_target_git_or_linked_directories() {
+        let root = std::env::temp_dir().join(format!("grade-handout-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for file in [
+            ".hidden/a",
+            "src/lib.rs",
+            "src/target.rs",
+            "sub/target/x",
+            ".git/HEAD",
+            "target/y",
+            "ignored.txt",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        std::fs::write(root.join(".gitignore"), "ignored.txt\nsrc/\n").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(root.join("src"), root.join("linked-dir")).unwrap();
+            std::os::unix::fs::symlink(root.join("src/lib.rs"), root.join("linked-file.rs")).unwrap();
+            std::os::unix::fs::symlink(root.join("missing"), root.join("dangling")).unwrap();
+        }
+        let mut files: Vec<String> =
+            walk(&root).unwrap().iter().map(|p| p.to_string_lossy().replace('\\', "/")).collect();
+        files.sort();
+        let mut expected = vec![".gitignore", ".hidden/a", "ignored.txt", "src/lib.rs", "src/target.rs"];
+        if cfg!(unix) {
+            expected.push("linked-file.rs");
+        }
+        expected.sort();
+        assert_eq!(files, expected);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

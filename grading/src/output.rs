@@ -51,8 +51,10 @@ pub fn write_reports(results: &Results, dir: &Path) -> Result<(), GradeError> {
         move |source| GradeError::Output { path, source }
     };
     results.write(dir).map_err(io("results.json"))?;
-    std::fs::write(dir.join("junit.xml"), junit::render(results, dir)).map_err(io("junit.xml"))?;
     std::fs::write(dir.join("scoreboard.txt"), scoreboard::render(results)).map_err(io("scoreboard.txt"))?;
+    let junit = junit::render(results, dir)
+        .map_err(|source| GradeError::JUnit { path: dir.join("junit.xml"), source })?;
+    std::fs::write(dir.join("junit.xml"), junit).map_err(io("junit.xml"))?;
     Ok(())
 }
 
