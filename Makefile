@@ -8,23 +8,23 @@ DIR ?= ../distlab-handout
 test:
 	$(CARGO) test --workspace --release
 	LAB_RUNTIME=real $(CARGO) test --release -p labrpc --test network
-	LAB_RUNTIME=real $(CARGO) test --release -p raft --test lab3a
+	LAB_RUNTIME=real $(CARGO) test --release -p raft-tests --test lab3a
 	$(MAKE) check-handout
 
 lab3a lab3b lab3c lab3d:
-	$(CARGO) test --release -p raft --test $@
+	$(CARGO) test --release -p raft-tests --test $@
 
 lab4a:
-	$(CARGO) test --release -p kvraft --test rsm --test lab4a
+	$(CARGO) test --release -p kvraft-tests --test rsm --test lab4a
 lab4b:
-	$(CARGO) test --release -p kvraft --test lab4b
+	$(CARGO) test --release -p kvraft-tests --test lab4b
 
 lab5a:
-	$(CARGO) test --release -p shardkv --test ctrler --test lab5a
+	$(CARGO) test --release -p shardkv-tests --test ctrler --test lab5a
 lab5b:
-	$(CARGO) test --release -p shardkv --test lab5b
+	$(CARGO) test --release -p shardkv-tests --test lab5b
 lab5c:
-	$(CARGO) test --release -p shardkv --test lab5c
+	$(CARGO) test --release -p shardkv-tests --test lab5c
 
 grade:
 	$(CARGO) run --release -q -p grading --bin grade -- run $(GRADE_ARGS)
@@ -34,7 +34,7 @@ bench:
 	$(CARGO) run --release -q -p labrpc --example bench_labrpc
 	$(CARGO) run --release -q -p linearizability --example bench_checker
 	$(CARGO) run --release -q -p report --example bench_report
-	$(CARGO) run --release -q -p kvraft --example bench_kv
+	$(CARGO) run --release -q -p kvraft-tests --example bench_kv
 
 handout:
 	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR) --check

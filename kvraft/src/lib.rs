@@ -12,18 +12,18 @@
 //! * [`client`]: the clerk ([`client::Clerk`]) that finds the leader and retries until its
 //!   operation is done.
 //! * [`common`]: the RPC argument and reply types.
-//! * [`tester`]: the harness of the suites in `kvraft/tests/` (6.5840's `config.go` and
-//!   `GenericTest`, and the rsm tester), with every history checked for linearizability.
 //!
-//! Run a part with `cargo test -p kvraft --test rsm`, `--test lab4a` or `--test lab4b` (or
-//! `make lab4a`, `make lab4b`); add `LAB_SEED=N` to replay a seed, `LAB_SEEDS=K` to try K
-//! seeds, and `LAB_RUNTIME=real` to run on OS threads and the wall clock.
+//! This crate is the student's; the tester (6.5840's `config.go`, `GenericTest` and the rsm
+//! tester, with every history checked for linearizability) and the suites live in the
+//! `kvraft-tests` crate. Run a part with `cargo test -p kvraft-tests --test rsm`,
+//! `--test lab4a` or `--test lab4b` (or `make lab4a`, `make lab4b`); add `LAB_SEED=N` to replay
+//! a seed, `LAB_SEEDS=K` to try K seeds, and `LAB_RUNTIME=real` to run on OS threads and the
+//! wall clock.
 
 pub mod client;
 pub mod common;
 pub mod rsm;
 pub mod server;
-pub mod tester;
 
 pub use client::Clerk;
 pub use rsm::{Rsm, StateMachine, SubmitError};

@@ -58,37 +58,8 @@ pub struct Entry {
     /// The term of the leader that appended the entry.
     pub term: u64,
     /// The command.
-    #[serde(with = "bytes")]
+    #[serde(with = "serde_bytes")]
     pub command: Vec<u8>,
-}
-
-/// Encodes a `Vec<u8>` as one byte string rather than as a sequence of `u8`s: the same bytes
-/// under postcard, but copied at once instead of one by one.
-mod bytes {
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        d.deserialize_byte_buf(Bytes)
-    }
-
-    struct Bytes;
-
-    impl<'de> serde::de::Visitor<'de> for Bytes {
-        type Value = Vec<u8>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a byte string")
-        }
-        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(v.to_vec())
-        }
-        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(v)
-        }
-    }
 }
 
 // SOLUTION END

@@ -98,8 +98,9 @@ impl Clerk {
 }
 
 /// Ends a clerk's thread whose node was killed (or whose world ended, under the real
-/// backend) while it was retrying: it unwinds without the panic hook's message, since
-/// nothing went wrong.
+/// backend) while it was retrying: the thread ends quietly, as the runtime ends a killed
+/// node's threads (`why` is for the log).
 fn stop(why: &str) -> ! {
-    std::panic::resume_unwind(Box::new(why.to_string()))
+    tracing::debug!("{why}");
+    labs::thread::exit()
 }

@@ -1,0 +1,216 @@
+//! The test frame: what every test of every lab does around its checks.
+//!
+//! * [`Frame::begin`] prints the 6.5840 title line and starts the statistics;
+//!   [`Frame::end_with`] checks the time limit and what the watchdog found, then prints the
+//!   lab's `Passed` line.
+//! * A watchdog thread looks every second for an RPC handler that panicked, and for a call into
+//!   a server ([`Frame::guarded`]) that has not returned within [`STUCK_CALL_LIMIT`]: under the
+//!   real backend a deadlocked peer would otherwise hang the test; under sim its other threads
+//!   may keep the world running.
+//! * A failure found off the test's thread ([`Frame::fail`]) ends the world at once with the
+//!   message, and the test's own checks see it too.
+//! * The cleanup policy ([`Frame::finish`]): a test that passed kills its servers and closes
+//!   the network; a test that is failing (its thread is unwinding) touches nothing, since the
+//!   harness ends the world and every node in it, and a runtime call made while unwinding
+//!   could block the whole simulation.
+
+use labrpc::Network;
+use labs::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use labs::sync::{Arc, Mutex};
+use labs::time::{Duration, Instant, sleep};
+use labs::world::World;
+use std::collections::BTreeMap;
+
+/// A test fails if it takes longer than this (virtual time under sim), as in 6.5840.
+pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// A call into a server that has not returned after this long fails the test: the server is
+/// taken to be deadlocked.
+pub const STUCK_CALL_LIMIT: Duration = Duration::from_secs(5);
+
+/// What [`Frame::end_with`] hands the lab's `Passed` line: the figures since [`Frame::begin`].
+#[derive(Clone, Copy, Debug)]
+pub struct Since {
+    /// Seconds (virtual under sim).
+    pub secs: f64,
+    /// RPCs sent on the network.
+    pub rpcs: u64,
+    /// Bytes sent on the network (arguments, and delivered replies).
+    pub bytes: u64,
+}
+
+struct Shared {
+    net: Network,
+    /// "a Raft RPC handler", "an RPC handler": how a handler panic is reported.
+    handlers: &'static str,
+    start: Instant,
+    finished: AtomicBool,
+    /// What `begin` saw: time, RPCs, bytes.
+    begun: Mutex<(Instant, u64, u64)>,
+    /// Calls into servers in progress: id -> (who, what, since).
+    calls: Mutex<BTreeMap<u64, (String, &'static str, Instant)>>,
+    next_call: AtomicU64,
+    /// The first failure found off the test's thread.
+    failure: Mutex<Option<String>>,
+}
+
+/// One test's frame. Cheap to clone; clones share the frame.
+#[derive(Clone)]
+pub struct Frame {
+    shared: Arc<Shared>,
+}
+
+impl Frame {
+    /// The frame of a test on `net`, whose handler panics are reported as `handlers` panicking
+    /// (e.g. "a Raft RPC handler"). Starts the watchdog.
+    pub fn new(net: &Network, handlers: &'static str) -> Frame {
+        let now = Instant::now();
+        let shared = Arc::new(Shared {
+            net: net.clone(),
+            handlers,
+            start: now,
+            finished: AtomicBool::new(false),
+            begun: Mutex::new((now, 0, 0)),
+            calls: Mutex::new(BTreeMap::new()),
+            next_call: AtomicU64::new(0),
+            failure: Mutex::new(None),
+        });
+        let frame = Frame { shared };
+        let watched = frame.clone();
+        labs::thread::spawn("watchdog", move || watched.watch());
+        frame
+    }
+
+    /// The test's network.
+    pub fn net(&self) -> &Network {
+        &self.shared.net
+    }
+
+    /// Prints the test's title (`Test (3A): initial election ...`), notes it in the run's
+    /// events, and starts the statistics of the `Passed` line.
+    pub fn begin(&self, title: &str) {
+        println!("{title} ...");
+        labs::events::note(format!("begin: {title}"));
+        let (rpcs, bytes) = (self.shared.net.total_count(), self.shared.net.total_bytes());
+        *self.shared.begun.lock() = (Instant::now(), rpcs, bytes);
+    }
+
+    /// Ends a test that passed its own checks: checks the time limit and what the watchdog
+    /// found, then prints the line `passed` makes from the figures since [`Frame::begin`].
+    pub fn end_with(&self, passed: impl FnOnce(&Since) -> String) {
+        self.check_time_limit();
+        self.check_failures();
+        let (rpcs, bytes) = (self.shared.net.total_count(), self.shared.net.total_bytes());
+        let (t0, rpcs0, bytes0) = *self.shared.begun.lock();
+        let since = Since { secs: t0.elapsed().as_secs_f64(), rpcs: rpcs - rpcs0, bytes: bytes - bytes0 };
+        println!("{}", passed(&since));
+    }
+
+    /// Fails the test if it has run for longer than [`TEST_TIME_LIMIT`].
+    pub fn check_time_limit(&self) {
+        if self.shared.start.elapsed() > TEST_TIME_LIMIT {
+            panic!("test took longer than {} seconds", TEST_TIME_LIMIT.as_secs());
+        }
+    }
+
+    /// Fails the test if a thread other than the test's found a problem, or an RPC handler
+    /// panicked.
+    pub fn check_failures(&self) {
+        if let Some(f) = self.shared.failure.lock().clone() {
+            panic!("{f}");
+        }
+        if let Some(p) = self.shared.net.handler_panics().into_iter().next() {
+            panic!("{} panicked: {p}", self.shared.handlers);
+        }
+    }
+
+    /// Records the first failure found off the test's thread (an applier, the watchdog) and
+    /// ends the world with it.
+    pub fn fail(&self, message: String) {
+        {
+            let mut f = self.shared.failure.lock();
+            if f.is_some() {
+                return;
+            }
+            *f = Some(message.clone());
+        }
+        World::current().fail(message);
+    }
+
+    /// The first failure found off the test's thread, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.shared.failure.lock().clone()
+    }
+
+    /// Whether the test is over ([`Frame::finish`] was called).
+    pub fn finished(&self) -> bool {
+        self.shared.finished.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f`, a call into a server that `who` names ("server 2"), where the watchdog can
+    /// see it: if it has not returned after [`STUCK_CALL_LIMIT`], the test fails saying so.
+    pub fn guarded<T>(&self, who: impl std::fmt::Display, what: &'static str, f: impl FnOnce() -> T) -> T {
+        let id = self.shared.next_call.fetch_add(1, Ordering::Relaxed);
+        self.shared.calls.lock().insert(id, (who.to_string(), what, Instant::now()));
+        struct Done<'a>(&'a Mutex<BTreeMap<u64, (String, &'static str, Instant)>>, u64);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                if !std::thread::panicking() {
+                    self.0.lock().remove(&self.1);
+                }
+            }
+        }
+        let _done = Done(&self.shared.calls, id);
+        f()
+    }
+
+    /// The cleanup policy (6.5840's `cleanup`): marks the test over; then, unless the test is
+    /// failing, runs `kill` (which kills the servers) and closes the network.
+    pub fn finish(&self, kill: impl FnOnce()) {
+        self.shared.finished.store(true, Ordering::Relaxed);
+        if std::thread::panicking() {
+            // The harness ends the world, and every node in it.
+            return;
+        }
+        kill();
+        self.shared.net.cleanup();
+    }
+
+    fn watch(&self) {
+        loop {
+            sleep(Duration::from_secs(1));
+            if self.finished() || labs::thread::killed() {
+                return;
+            }
+            if let Some(p) = self.shared.net.handler_panics().into_iter().next() {
+                return self.fail(format!("{} panicked: {p}", self.shared.handlers));
+            }
+            let stuck = self
+                .shared
+                .calls
+                .lock()
+                .values()
+                .find(|(_, _, since)| since.elapsed() > STUCK_CALL_LIMIT)
+                .cloned();
+            if let Some((who, what, _)) = stuck {
+                return self.fail(format!(
+                    "{who}: {what} has not returned after {} s: it is probably deadlocked (a lock that \
+                     is never released, or a lock held across an RPC call or a channel send)",
+                    STUCK_CALL_LIMIT.as_secs()
+                ));
+            }
+        }
+    }
+}
+
+/// Lists servers in words: "server 2", "servers 1 and 3", "servers 0, 1 and 4".
+pub fn servers_in_words(ids: &[usize]) -> String {
+    match ids {
+        [] => "no server".into(),
+        [one] => format!("server {one}"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|i| i.to_string()).collect();
+            format!("servers {} and {last}", init.join(", "))
+        }
+    }
+}
