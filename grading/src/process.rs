@@ -115,7 +115,7 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Captured>
 
 /// Locks a mutex, ignoring poisoning (the buffer stays usable whatever happened).
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Maps an exit status to [`Exit`].

@@ -678,7 +678,7 @@ fn assemble(
         skipped,
         uncatalogued,
         wall_secs: started.elapsed().as_secs_f64(),
-        score: crate::results::Score {
+        score: results::Score {
             earned: 0.0,
             possible: 0.0,
             skipped_points: 0.0,

@@ -253,7 +253,7 @@ pub fn strip(text: &str) -> Result<Stripped, Vec<MarkerError>> {
     match state {
         State::Outside => {}
         State::Solution { begin } | State::Else { begin, .. } => {
-            errors.push(MarkerError { line: begin, kind: MarkerErrorKind::Unclosed })
+            errors.push(MarkerError { line: begin, kind: MarkerErrorKind::Unclosed });
         }
     }
     if errors.is_empty() {

@@ -40,70 +40,68 @@ fn bench(n: usize, seq_ops: usize, secs: u64) -> Figures {
     let out = Arc::new(Mutex::new(None));
     let o = out.clone();
     let outcome =
-        World::builder().seed(1).backend(Backend::Real).time_limit(std::time::Duration::from_secs(600)).run(
-            move || {
-                let net = Network::new();
-                let group = Arc::new(Group::new(&net, server_names(n), kv_spec(-1)));
-                group.start_all();
-                let mut ck = clerk(&net, &group);
-                // Wait for a leader.
-                ck.put("warm", "up");
-                ck.get("warm");
+        World::builder().seed(1).backend(Backend::Real).time_limit(Duration::from_secs(600)).run(move || {
+            let net = Network::new();
+            let group = Arc::new(Group::new(&net, server_names(n), kv_spec(-1)));
+            group.start_all();
+            let mut ck = clerk(&net, &group);
+            // Wait for a leader.
+            ck.put("warm", "up");
+            ck.get("warm");
 
-                let mut lat = Vec::with_capacity(seq_ops);
-                let start = labs::time::Stopwatch::start();
-                for i in 0..seq_ops {
-                    let key = format!("k{}", i % 10);
-                    let t = labs::time::Stopwatch::start();
-                    if i % 2 == 0 {
-                        ck.put(&key, &format!("value-{i:08}"));
-                    } else {
-                        ck.get(&key);
-                    }
-                    lat.push(t.elapsed().as_secs_f64() * 1e6);
+            let mut lat = Vec::with_capacity(seq_ops);
+            let start = labs::time::Stopwatch::start();
+            for i in 0..seq_ops {
+                let key = format!("k{}", i % 10);
+                let t = labs::time::Stopwatch::start();
+                if i % 2 == 0 {
+                    ck.put(&key, &format!("value-{i:08}"));
+                } else {
+                    ck.get(&key);
                 }
-                let seq_secs = start.elapsed().as_secs_f64();
-                lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                lat.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            let seq_secs = start.elapsed().as_secs_f64();
+            lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
 
-                let stop = Arc::new(AtomicBool::new(false));
-                let count = Arc::new(AtomicU64::new(0));
-                let mut handles = Vec::new();
-                let mut clerks: Vec<Clerk> = (0..10).map(|_| clerk(&net, &group)).collect();
-                let start = labs::time::Stopwatch::start();
-                for (c, mut ck) in clerks.drain(..).enumerate() {
-                    let (stop, count) = (stop.clone(), count.clone());
-                    handles.push(labs::thread::spawn(format!("clerk-{c}"), move || {
-                        let mut i = 0u64;
-                        while !stop.load(Ordering::Relaxed) {
-                            let key = format!("c{c}-{}", i % 10);
-                            if i.is_multiple_of(2) {
-                                ck.put(&key, &format!("value-{i:08}"));
-                            } else {
-                                ck.get(&key);
-                            }
-                            i += 1;
-                            count.fetch_add(1, Ordering::Relaxed);
+            let stop = Arc::new(AtomicBool::new(false));
+            let count = Arc::new(AtomicU64::new(0));
+            let mut handles = Vec::new();
+            let mut clerks: Vec<Clerk> = (0..10).map(|_| clerk(&net, &group)).collect();
+            let start = labs::time::Stopwatch::start();
+            for (c, mut ck) in clerks.drain(..).enumerate() {
+                let (stop, count) = (stop.clone(), count.clone());
+                handles.push(labs::thread::spawn(format!("clerk-{c}"), move || {
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let key = format!("c{c}-{}", i % 10);
+                        if i.is_multiple_of(2) {
+                            ck.put(&key, &format!("value-{i:08}"));
+                        } else {
+                            ck.get(&key);
                         }
-                    }));
-                }
-                labs::time::sleep(Duration::from_secs(secs));
-                stop.store(true, Ordering::Relaxed);
-                for h in handles {
-                    h.join().expect("a clerk failed");
-                }
-                let conc_secs = start.elapsed().as_secs_f64();
+                        i += 1;
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }));
+            }
+            labs::time::sleep(Duration::from_secs(secs));
+            stop.store(true, Ordering::Relaxed);
+            for h in handles {
+                h.join().expect("a clerk failed");
+            }
+            let conc_secs = start.elapsed().as_secs_f64();
 
-                *o.lock() = Some(Figures {
-                    seq_ops_per_sec: seq_ops as f64 / seq_secs,
-                    mean_us: lat.iter().sum::<f64>() / lat.len() as f64,
-                    median_us: lat[lat.len() / 2],
-                    p99_us: lat[lat.len() * 99 / 100],
-                    concurrent_ops_per_sec: count.load(Ordering::Relaxed) as f64 / conc_secs,
-                });
-                group.cleanup();
-                net.cleanup();
-            },
-        );
+            *o.lock() = Some(Figures {
+                seq_ops_per_sec: seq_ops as f64 / seq_secs,
+                mean_us: lat.iter().sum::<f64>() / lat.len() as f64,
+                median_us: lat[lat.len() / 2],
+                p99_us: lat[lat.len() * 99 / 100],
+                concurrent_ops_per_sec: count.load(Ordering::Relaxed) as f64 / conc_secs,
+            });
+            group.cleanup();
+            net.cleanup();
+        });
     if let Err(f) = outcome.result {
         panic!("the benchmark failed: {f}");
     }

@@ -423,12 +423,12 @@ impl TestClerk {
 
     /// `put(key, value)`, recorded.
     pub fn put(&mut self, key: &str, value: &str) {
-        self.run(KvInput::put(key, value), |ck| ck.put(key, value), |_| KvOutput::none())
+        self.run(KvInput::put(key, value), |ck| ck.put(key, value), |_| KvOutput::none());
     }
 
     /// `append(key, value)`, recorded.
     pub fn append(&mut self, key: &str, value: &str) {
-        self.run(KvInput::append(key, value), |ck| ck.append(key, value), |_| KvOutput::none())
+        self.run(KvInput::append(key, value), |ck| ck.append(key, value), |_| KvOutput::none());
     }
 
     /// `get(key)`, failing the test unless it returns `value` (6.5840 `check`).

@@ -14,22 +14,22 @@ labs::lab_test! {
     /// 6.5840: TestBasic4A. "one client": 1 client, 5 servers, reliable, no crashes, no
     /// partitions.
     fn basic_4a() {
-        generic_test("4A", 1, 5, false, false, false, -1, false)
+        generic_test("4A", 1, 5, false, false, false, -1, false);
     }
 
     /// 6.5840: TestSpeed4A. 1000 sequential Appends on 3 servers, under 33.3 ms each.
     fn speed_4a() {
-        generic_test_speed("4A", -1)
+        generic_test_speed("4A", -1);
     }
 
     /// 6.5840: TestConcurrent4A. "many clients": 5 clients, 5 servers.
     fn concurrent_4a() {
-        generic_test("4A", 5, 5, false, false, false, -1, false)
+        generic_test("4A", 5, 5, false, false, false, -1, false);
     }
 
     /// 6.5840: TestUnreliable4A. 5 clients, 5 servers, unreliable network.
     fn unreliable_4a() {
-        generic_test("4A", 5, 5, true, false, false, -1, false)
+        generic_test("4A", 5, 5, true, false, false, -1, false);
     }
 
     /// 6.5840: TestUnreliableOneKey4A. On 3 servers and an unreliable network, 5 clients
@@ -132,45 +132,45 @@ labs::lab_test! {
 
     /// 6.5840: TestManyPartitionsOneClient4A. 1 client, 5 servers, partitions.
     fn many_partitions_one_client_4a() {
-        generic_test("4A", 1, 5, false, false, true, -1, false)
+        generic_test("4A", 1, 5, false, false, true, -1, false);
     }
 
     /// 6.5840: TestManyPartitionsManyClients4A. 5 clients, 5 servers, partitions.
     fn many_partitions_many_clients_4a() {
-        generic_test("4A", 5, 5, false, false, true, -1, false)
+        generic_test("4A", 5, 5, false, false, true, -1, false);
     }
 
     /// 6.5840: TestPersistOneClient4A. 1 client, 5 servers, restarts.
     fn persist_one_client_4a() {
-        generic_test("4A", 1, 5, false, true, false, -1, false)
+        generic_test("4A", 1, 5, false, true, false, -1, false);
     }
 
     /// 6.5840: TestPersistConcurrent4A. 5 clients, 5 servers, restarts.
     fn persist_concurrent_4a() {
-        generic_test("4A", 5, 5, false, true, false, -1, false)
+        generic_test("4A", 5, 5, false, true, false, -1, false);
     }
 
     /// 6.5840: TestPersistConcurrentUnreliable4A. 5 clients, 5 servers, unreliable network,
     /// restarts.
     fn persist_concurrent_unreliable_4a() {
-        generic_test("4A", 5, 5, true, true, false, -1, false)
+        generic_test("4A", 5, 5, true, true, false, -1, false);
     }
 
     /// 6.5840: TestPersistPartition4A. 5 clients, 5 servers, restarts, partitions.
     fn persist_partition_4a() {
-        generic_test("4A", 5, 5, false, true, true, -1, false)
+        generic_test("4A", 5, 5, false, true, true, -1, false);
     }
 
     /// 6.5840: TestPersistPartitionUnreliable4A. 5 clients, 5 servers, unreliable network,
     /// restarts, partitions.
     fn persist_partition_unreliable_4a() {
-        generic_test("4A", 5, 5, true, true, true, -1, false)
+        generic_test("4A", 5, 5, true, true, true, -1, false);
     }
 
     /// 6.5840: TestPersistPartitionUnreliableLinearizable4A. 15 clients on 7 servers,
     /// unreliable network, restarts, partitions, random keys (only the linearizability
     /// check judges the values).
     fn persist_partition_unreliable_linearizable_4a() {
-        generic_test("4A", 15, 7, true, true, true, -1, true)
+        generic_test("4A", 15, 7, true, true, true, -1, true);
     }
 }

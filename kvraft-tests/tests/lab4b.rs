@@ -93,41 +93,41 @@ labs::lab_test! {
     /// 6.5840: TestSpeed4B. 1000 sequential Appends on 3 servers with snapshots, under
     /// 33.3 ms each.
     fn speed_4b() {
-        generic_test_speed("4B", MAXRAFTSTATE)
+        generic_test_speed("4B", MAXRAFTSTATE);
     }
 
     /// 6.5840: TestSnapshotRecover4B. 1 client, 5 servers, restarts, snapshots.
     fn snapshot_recover_4b() {
-        generic_test("4B", 1, 5, false, true, false, MAXRAFTSTATE, false)
+        generic_test("4B", 1, 5, false, true, false, MAXRAFTSTATE, false);
     }
 
     /// 6.5840: TestSnapshotRecoverManyClients4B. 20 clients, 5 servers, restarts,
     /// snapshots.
     fn snapshot_recover_many_clients_4b() {
-        generic_test("4B", 20, 5, false, true, false, MAXRAFTSTATE, false)
+        generic_test("4B", 20, 5, false, true, false, MAXRAFTSTATE, false);
     }
 
     /// 6.5840: TestSnapshotUnreliable4B. 5 clients, 5 servers, unreliable network,
     /// snapshots.
     fn snapshot_unreliable_4b() {
-        generic_test("4B", 5, 5, true, false, false, MAXRAFTSTATE, false)
+        generic_test("4B", 5, 5, true, false, false, MAXRAFTSTATE, false);
     }
 
     /// 6.5840: TestSnapshotUnreliableRecover4B. 5 clients, 5 servers, unreliable network,
     /// restarts, snapshots.
     fn snapshot_unreliable_recover_4b() {
-        generic_test("4B", 5, 5, true, true, false, MAXRAFTSTATE, false)
+        generic_test("4B", 5, 5, true, true, false, MAXRAFTSTATE, false);
     }
 
     /// 6.5840: TestSnapshotUnreliableRecoverConcurrentPartition4B. 5 clients, 5 servers,
     /// unreliable network, restarts, partitions, snapshots.
     fn snapshot_unreliable_recover_concurrent_partition_4b() {
-        generic_test("4B", 5, 5, true, true, true, MAXRAFTSTATE, false)
+        generic_test("4B", 5, 5, true, true, true, MAXRAFTSTATE, false);
     }
 
     /// 6.5840: TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B. 15 clients
     /// on 7 servers, unreliable network, restarts, partitions, snapshots, random keys.
     fn snapshot_unreliable_recover_concurrent_partition_linearizable_4b() {
-        generic_test("4B", 15, 7, true, true, true, MAXRAFTSTATE, true)
+        generic_test("4B", 15, 7, true, true, true, MAXRAFTSTATE, true);
     }
 }

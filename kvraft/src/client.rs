@@ -67,13 +67,13 @@ impl Clerk {
 
     /// Sets `key` to `value`. Keeps trying until a server executes it.
     pub fn put(&mut self, key: &str, value: &str) {
-        self.put_append(key, value, "Put")
+        self.put_append(key, value, "Put");
     }
 
     /// Appends `value` to `key`'s value (a key with no value counts as `""`). Keeps trying
     /// until a server executes it.
     pub fn append(&mut self, key: &str, value: &str) {
-        self.put_append(key, value, "Append")
+        self.put_append(key, value, "Append");
     }
 
     /// Shared by `put` and `append`; `method` is `"Put"` or `"Append"`.

@@ -200,7 +200,7 @@ impl Network {
     /// Panics caught in the handlers of every server ever added, as messages.
     pub fn handler_panics(&self) -> Vec<String> {
         let servers = self.inner.state.lock().ever.clone();
-        servers.iter().flat_map(|s| s.panics()).collect()
+        servers.iter().flat_map(Server::panics).collect()
     }
 
     /// Shuts the network: calls in flight fail, later calls fail at once.

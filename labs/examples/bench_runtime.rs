@@ -94,7 +94,6 @@ fn main() {
     }
     let (secs, steps) = heartbeats();
     println!(
-        "5 nodes x 10 heartbeats/s x 120 virtual s under sim: {:.3} s wall ({steps} scheduling steps) [target < 0.5 s]",
-        secs
+        "5 nodes x 10 heartbeats/s x 120 virtual s under sim: {secs:.3} s wall ({steps} scheduling steps) [target < 0.5 s]"
     );
 }

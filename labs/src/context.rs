@@ -78,7 +78,7 @@ thread_local! {
 /// Runs `f` with the calling thread's context, if it runs in a world.
 #[inline]
 pub(crate) fn with_ctx<R>(f: impl FnOnce(Option<&Ctx>) -> R) -> R {
-    let p = CTX.with(|c| c.get());
+    let p = CTX.with(Cell::get);
     // SAFETY: a non-null pointer is installed only by `install`, whose caller keeps the Ctx
     // alive until it clears the installation.
     f(unsafe { p.as_ref() })
@@ -109,7 +109,7 @@ pub(crate) fn world() -> Option<Arc<WorldInner>> {
 /// A scheduling point under sim; nothing under real.
 #[inline]
 pub(crate) fn yield_point() {
-    with_sim(|s| s.yield_now());
+    with_sim(Sim::yield_now);
 }
 
 /// The node the calling thread's new threads join: its own, or the one it acts for inside

@@ -16,7 +16,7 @@ pub fn now() -> u64 {
 /// Records `kind` on the calling thread's node at the current time. Does nothing outside a
 /// world.
 pub fn record(kind: EventKind) {
-    record_at(quiet_now(), kind)
+    record_at(quiet_now(), kind);
 }
 
 /// Records `kind` on the calling thread's node (or the node it acts for) as of time `t` (from

@@ -125,7 +125,7 @@ fn random_seed() -> u64 {
 
 /// Runs `body` once per planned seed with the default limits (120 s per run).
 pub fn run_test(info: TestInfo, body: fn()) {
-    run_test_with(info, |b| b, body)
+    run_test_with(info, |b| b, body);
 }
 
 /// Like [`run_test`], with `configure` adjusting each run's [`Builder`] (a longer time limit,

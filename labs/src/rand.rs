@@ -42,7 +42,7 @@ pub fn random<T>() -> T
 where
     StandardUniform: Distribution<T>,
 {
-    with_rng(|r| r.random())
+    with_rng(Rng::random)
 }
 
 /// A random value in `range`, e.g. `gen_range(150..300)`. Panics on an empty range.
@@ -58,5 +58,5 @@ pub fn gen_bool(p: f64) -> bool {
 /// Shuffles `items` in place.
 pub fn shuffle<T>(items: &mut [T]) {
     use rand::seq::SliceRandom;
-    with_rng(|r| items.shuffle(r))
+    with_rng(|r| items.shuffle(r));
 }

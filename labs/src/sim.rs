@@ -403,7 +403,7 @@ impl Sim {
     pub(crate) fn check_alive(&self) {
         let st = self.state.lock();
         if let Some(me) = st.current {
-            self.unwind_if_dead(st, me)
+            self.unwind_if_dead(st, me);
         }
     }
 
@@ -579,7 +579,7 @@ pub(crate) fn spawn_coroutine(tid: usize, body: impl FnOnce() + 'static) {
 
 /// Suspends the running coroutine back to the executor, which resumes `state.current`.
 fn suspend() {
-    let y = YIELDER.with(|c| c.get());
+    let y = YIELDER.with(std::cell::Cell::get);
     // SAFETY: `y` was set by this coroutine's entry (or its last resume) and the coroutine, and
     // so its yielder, is alive while it runs.
     unsafe { &*y }.suspend(());

@@ -91,7 +91,7 @@ pub fn exit() -> ! {
 
 /// A scheduling point: under sim another thread may run; under real, `std::thread::yield_now`.
 pub fn yield_now() {
-    if with_sim(|s| s.yield_now()).is_none() {
+    if with_sim(super::sim::Sim::yield_now).is_none() {
         std::thread::yield_now();
     }
 }
@@ -139,7 +139,7 @@ where
                                     format!("thread '{name}' of node '{}' panicked: {msg}", node.name()),
                                 ));
                             }
-                            finish(Err(JoinError::Panicked(msg)))
+                            finish(Err(JoinError::Panicked(msg)));
                         }
                     }
                 })

@@ -136,7 +136,7 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let who = with_sim(|s| s.describe_current());
+            let who = with_sim(Sim::describe_current);
             match who {
                 Some(who) => {
                     let loc =

@@ -19,7 +19,7 @@ fn an_hour_of_virtual_sleep_takes_milliseconds() {
         assert!(t0.elapsed() >= Duration::from_secs(3600));
     });
     out.result.unwrap();
-    assert!(wall.elapsed() < std::time::Duration::from_millis(50), "took {:?}", wall.elapsed());
+    assert!(wall.elapsed() < Duration::from_millis(50), "took {:?}", wall.elapsed());
 }
 
 fn ping_pong(n: usize) {
@@ -162,8 +162,8 @@ fn a_deadlock_is_reported_with_each_blocked_thread() {
 #[test]
 fn a_deadlock_names_the_callers_file_and_line() {
     let out = sim(2).run(|| {
-        let (_tx, rx) = labs::sync::unbounded::<u32>();
-        let pair = Arc::new((Mutex::new(false), labs::sync::Condvar::new()));
+        let (_tx, rx) = unbounded::<u32>();
+        let pair = Arc::new((Mutex::new(false), Condvar::new()));
         let p2 = pair.clone();
         let h = thread::spawn("applier", move || {
             let mut g = p2.0.lock();
@@ -187,7 +187,7 @@ fn a_spinning_thread_is_named() {
     let out = sim(1).spin_limit(Duration::from_millis(300)).run(|| {
         let h = thread::spawn("spinner", || {
             #[allow(clippy::disallowed_methods)]
-            std::thread::sleep(std::time::Duration::from_secs(3));
+            std::thread::sleep(Duration::from_secs(3));
         });
         sleep(Duration::from_millis(1));
         drop(h);

@@ -107,7 +107,7 @@ fn main() {
         "kv/c50-bad.txt" => Some(31.0),
         _ => None,
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!(
         "linearizability checker on the golden histories ({threads} cores, check only, parsing excluded)"
     );

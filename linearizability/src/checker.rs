@@ -82,7 +82,7 @@ impl Default for Checker {
 impl Checker {
     /// A checker with [`DEFAULT_BUDGET`] that uses every available core.
     pub fn new() -> Checker {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Checker { budget: DEFAULT_BUDGET, threads, describe_always: false }
     }
 
@@ -146,7 +146,7 @@ impl Checker {
         let worker = || {
             loop {
                 let (round, slice) = {
-                    let plan = plan.lock().unwrap_or_else(|e| e.into_inner());
+                    let plan = plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if plan.done {
                         break;
                     }
@@ -156,22 +156,25 @@ impl Checker {
                     // A panic (in the model, say) must not leave the other workers waiting at
                     // the barrier: keep it, end the check, and re-raise it afterwards.
                     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let mut slot = searches[p].lock().unwrap_or_else(|e| e.into_inner());
+                        let mut slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         let search = slot.get_or_insert_with(|| Search::new(model, ops, &parts[p].ops));
                         search.run(slice, &stop);
                     }));
                     if let Err(payload) = run {
-                        panicked.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(payload);
+                        panicked
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get_or_insert(payload);
                     }
                 }
                 if barrier.wait().is_leader() {
-                    let mut plan = plan.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut plan = plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     for &p in &round {
-                        let slot = searches[p].lock().unwrap_or_else(|e| e.into_inner());
+                        let slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         plan.outcomes[p] = slot.as_ref().and_then(|s| s.outcome);
                     }
                     plan.next_round(&order);
-                    if panicked.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                    if panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some() {
                         plan.done = true;
                     }
                     next_job.store(0, Ordering::Relaxed);
@@ -189,17 +192,17 @@ impl Checker {
                 worker();
             });
         }
-        if let Some(payload) = panicked.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(payload) = panicked.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
             std::panic::resume_unwind(payload);
         }
-        let outcomes = plan.into_inner().unwrap_or_else(|e| e.into_inner()).outcomes;
+        let outcomes = plan.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).outcomes;
 
         let results: Vec<PartResult<M::State>> = searches
             .into_iter()
             .zip(&outcomes)
             .map(|(slot, &outcome)| {
                 let outcome = outcome.unwrap_or(Outcome::Skipped);
-                match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                match slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
                     Some(s) => s.into_result(outcome),
                     None => PartResult::empty(model, outcome),
                 }

@@ -454,7 +454,7 @@ fn a_panicking_model_does_not_hang_the_checker() {
         let msg = payload
             .downcast_ref::<String>()
             .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| payload.downcast_ref::<&str>().map(ToString::to_string))
             .unwrap_or_default();
         assert!(msg.contains("refuses key boom"), "{msg}");
     }

@@ -73,10 +73,10 @@ impl RaftPeer for Raft {
         Raft::state(self)
     }
     fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
-        Raft::snapshot(self, index, snapshot)
+        Raft::snapshot(self, index, snapshot);
     }
     fn kill(&self) {
-        Raft::kill(self)
+        Raft::kill(self);
     }
 }
 

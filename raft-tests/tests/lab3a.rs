@@ -14,20 +14,20 @@ labs::lab_test! {
     /// the same leader and term for 2 s without failures (a term change only prints a
     /// warning, as in 6.5840).
     fn initial_election_3a() {
-        suite::initial_election::<Raft>()
+        suite::initial_election::<Raft>();
     }
 
     /// 6.5840: TestReElection3A. A new leader after the leader is cut off; the old leader
     /// steps down when it rejoins; no leader without a quorum; a leader again once a quorum
     /// is back.
     fn re_election_3a() {
-        suite::re_election::<Raft>()
+        suite::re_election::<Raft>();
     }
 
     /// 6.5840: TestManyElections3A. Seven servers; nine rounds of cutting off three random
     /// servers (possibly the same one twice): whenever four or more are connected, they have
     /// a leader.
     fn many_elections_3a() {
-        suite::many_elections::<Raft>()
+        suite::many_elections::<Raft>();
     }
 }

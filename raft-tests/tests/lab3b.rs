@@ -13,63 +13,63 @@ labs::lab_test! {
     /// 6.5840: TestBasicAgree3B. Three commands agreed by all three servers, at indices 1, 2
     /// and 3; nothing is committed before it is started.
     fn basic_agree_3b() {
-        suite::basic_agree::<Raft>()
+        suite::basic_agree::<Raft>();
     }
 
     /// 6.5840: TestRPCBytes3B. Ten 5000-byte commands cost at most 3 x 50 000 + 50 000 =
     /// 200 000 bytes of RPC traffic: each command goes to each peer about once. (Byte counts
     /// are postcard encodings, more compact than gob, so the limit is if anything looser.)
     fn rpc_bytes_3b() {
-        suite::rpc_bytes::<Raft>()
+        suite::rpc_bytes::<Raft>();
     }
 
     /// 6.5840: TestFollowerFailure3B. Agreement with one follower cut off; with both cut off,
     /// the leader still accepts a command at index 4, which must not commit within 2 s.
     fn follower_failure_3b() {
-        suite::follower_failure::<Raft>()
+        suite::follower_failure::<Raft>();
     }
 
     /// 6.5840: TestLeaderFailure3B. Agreement after the leader is cut off; once the second
     /// leader is cut off too, a command started on every server must not commit.
     fn leader_failure_3b() {
-        suite::leader_failure::<Raft>()
+        suite::leader_failure::<Raft>();
     }
 
     /// 6.5840: TestFailAgree3B. A follower cut off while four commands commit catches up when
     /// it reconnects.
     fn fail_agree_3b() {
-        suite::fail_agree::<Raft>()
+        suite::fail_agree::<Raft>();
     }
 
     /// 6.5840: TestFailNoAgree3B. Five servers, three followers cut off: a command at index 2
     /// must not commit; after healing, the next command gets index 2 or 3 and all five agree.
     fn fail_no_agree_3b() {
-        suite::fail_no_agree::<Raft>()
+        suite::fail_no_agree::<Raft>();
     }
 
     /// 6.5840: TestConcurrentStarts3B. Five concurrent start()s in one term all commit (up to
     /// five tries, 3 s apart, if the term changes).
     fn concurrent_starts_3b() {
-        suite::concurrent_starts::<Raft>()
+        suite::concurrent_starts::<Raft>();
     }
 
     /// 6.5840: TestRejoin3B. A partitioned leader's uncommitted entries are overwritten when
     /// it rejoins.
     fn rejoin_3b() {
-        suite::rejoin::<Raft>()
+        suite::rejoin::<Raft>();
     }
 
     /// 6.5840: TestBackup3B. Five servers, two partitions with 50 uncommitted entries each,
     /// then 50 committed ones: the leader must back up over wrong follower logs quickly (fast
     /// backup with XTerm, XIndex and XLen).
     fn backup_3b() {
-        suite::backup::<Raft>()
+        suite::backup::<Raft>();
     }
 
     /// 6.5840: TestCount3B. At most 30 RPCs to elect the first leader, at most
     /// (10 + 1 + 3) x 3 = 42 to agree on 10 entries, and at most 3 x 20 = 60 in 1 s of
     /// idleness.
     fn count_3b() {
-        suite::count::<Raft>()
+        suite::count::<Raft>();
     }
 }

@@ -10,50 +10,50 @@ labs::lab_test! {
     /// 6.5840: TestPersist13C. Agreement survives restarting every server, the leader, and a
     /// follower.
     fn persist1_3c() {
-        suite::persist1::<Raft>()
+        suite::persist1::<Raft>();
     }
 
     /// 6.5840: TestPersist23C. Five rounds of restarting minorities of a five-server
     /// cluster.
     fn persist2_3c() {
-        suite::persist2::<Raft>()
+        suite::persist2::<Raft>();
     }
 
     /// 6.5840: TestPersist33C. A partitioned leader and one follower crash; the leader
     /// restarts.
     fn persist3_3c() {
-        suite::persist3::<Raft>()
+        suite::persist3::<Raft>();
     }
 
     /// 6.5840: TestFigure83C. 1000 iterations of starting a command and crashing the leader,
     /// on a reliable network (Figure 8 of the extended Raft paper): the appliers check
     /// safety, and all five agree at the end.
     fn figure8_3c() {
-        suite::figure8::<Raft>()
+        suite::figure8::<Raft>();
     }
 
     /// 6.5840: TestUnreliableAgree3C. 49 rounds of four concurrent agreements plus one, on an
     /// unreliable network.
     fn unreliable_agree_3c() {
-        suite::unreliable_agree::<Raft>()
+        suite::unreliable_agree::<Raft>();
     }
 
     /// 6.5840: TestFigure8Unreliable3C. 1000 iterations of starting commands and cutting off
     /// the leader (with probability 1/2), on an unreliable network with long reordering from
     /// iteration 200.
     fn figure8_unreliable_3c() {
-        suite::figure8_unreliable::<Raft>()
+        suite::figure8_unreliable::<Raft>();
     }
 
     /// 6.5840: TestReliableChurn3C. Three clients start commands while servers are cut off,
     /// crashed and restarted for 20 rounds of 700 ms; everything a client saw committed must
     /// be in the final log.
     fn reliable_churn_3c() {
-        suite::reliable_churn::<Raft>()
+        suite::reliable_churn::<Raft>();
     }
 
     /// 6.5840: TestUnreliableChurn3C. The churn test on an unreliable network.
     fn unreliable_churn_3c() {
-        suite::unreliable_churn::<Raft>()
+        suite::unreliable_churn::<Raft>();
     }
 }

@@ -14,44 +14,44 @@ labs::lab_test! {
     /// 6.5840: TestSnapshotBasic3D. 30 rounds of 5-14 commands with every server connected:
     /// snapshots are taken and the persisted Raft state stays under 2000 bytes.
     fn snapshot_basic_3d() {
-        suite::snapshot_basic::<Raft>()
+        suite::snapshot_basic::<Raft>();
     }
 
     /// 6.5840: TestSnapshotInstall3D. As snapshots basic, with a victim cut off each round;
     /// it catches up by InstallSnapshot when it reconnects.
     fn snapshot_install_3d() {
-        suite::snapshot_install::<Raft>()
+        suite::snapshot_install::<Raft>();
     }
 
     /// 6.5840: TestSnapshotInstallUnreliable3D. As install snapshots (disconnect), on an
     /// unreliable network.
     fn snapshot_install_unreliable_3d() {
-        suite::snapshot_install_unreliable::<Raft>()
+        suite::snapshot_install_unreliable::<Raft>();
     }
 
     /// 6.5840: TestSnapshotInstallCrash3D. As snapshots basic, with a victim crashed and
     /// restarted each round.
     fn snapshot_install_crash_3d() {
-        suite::snapshot_install_crash::<Raft>()
+        suite::snapshot_install_crash::<Raft>();
     }
 
     /// 6.5840: TestSnapshotInstallUnCrash3D. As install snapshots (crash), on an unreliable
     /// network.
     fn snapshot_install_uncrash_3d() {
-        suite::snapshot_install_uncrash::<Raft>()
+        suite::snapshot_install_uncrash::<Raft>();
     }
 
     /// 6.5840: TestSnapshotAllCrash3D. Five rounds of crashing and restarting every server:
     /// they restart from their snapshots plus the tail of the log, and the index never goes
     /// back. (Reliable network, as in 2023-2024; 2025 runs it unreliable.)
     fn snapshot_all_crash_3d() {
-        suite::snapshot_all_crash::<Raft>()
+        suite::snapshot_all_crash::<Raft>();
     }
 
     /// 6.5840: TestSnapshotInit3D. Two crashes of every server after a snapshot: a Raft that
     /// forgets the snapshot it loaded, and so persists an empty one, fails here. (Reliable
     /// network, as in 2023-2024; 2025 runs it unreliable.)
     fn snapshot_init_3d() {
-        suite::snapshot_init::<Raft>()
+        suite::snapshot_init::<Raft>();
     }
 }

@@ -256,7 +256,7 @@ pub fn pack(input: &ReportInput) -> PackedRun {
             end: end_time(events),
             events: events.len(),
         },
-        nodes: names.iter().map(|s| s.to_string()).collect(),
+        nodes: names.iter().map(ToString::to_string).collect(),
         ..PackedRun::default()
     };
     // (t, from, to, dur, method, fate, bytes, delayed)
@@ -281,7 +281,7 @@ pub fn pack(input: &ReportInput) -> PackedRun {
             EventKind::Fault { what } => p.fault.push((t, n, what.clone())),
             EventKind::State { role, term, commit } => p.state.push((t, n, strs.id(role), *term, *commit)),
             EventKind::Log { level, target, message } => {
-                p.log.push((t, n, level_rank(level), strs.id(target), message.clone()))
+                p.log.push((t, n, level_rank(level), strs.id(target), message.clone()));
             }
             EventKind::Op { client, ret, desc } => p.op.push((t, n, client.to_string(), *ret, desc.clone())),
             EventKind::Note { text } => p.note.push((t, n, text.clone())),

@@ -311,7 +311,7 @@ fn the_viewer_filters_by_node_level_topic_text_and_time() {
 }
 
 fn args(a: &[&str]) -> Vec<String> {
-    a.iter().map(|s| s.to_string()).collect()
+    a.iter().map(ToString::to_string).collect()
 }
 
 #[test]

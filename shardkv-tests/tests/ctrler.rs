@@ -14,7 +14,7 @@ use shardkv_tests::ctrler::{CtrlerConfig, check, check_same_config};
 use std::collections::BTreeMap;
 
 fn servers(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
+    names.iter().map(ToString::to_string).collect()
 }
 
 fn one(gid: Gid, names: &[&str]) -> BTreeMap<Gid, Vec<String>> {

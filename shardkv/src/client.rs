@@ -57,12 +57,12 @@ impl Clerk {
 
     /// Sets `key` to `value`.
     pub fn put(&mut self, key: &str, value: &str) {
-        self.put_append(key, value, PutAppendOp::Put)
+        self.put_append(key, value, PutAppendOp::Put);
     }
 
     /// Appends `value` to `key`'s value.
     pub fn append(&mut self, key: &str, value: &str) {
-        self.put_append(key, value, PutAppendOp::Append)
+        self.put_append(key, value, PutAppendOp::Append);
     }
 
     fn put_append(&mut self, key: &str, value: &str, op: PutAppendOp) {

@@ -209,7 +209,7 @@ pub fn servers_in_words(ids: &[usize]) -> String {
         [] => "no server".into(),
         [one] => format!("server {one}"),
         [init @ .., last] => {
-            let init: Vec<String> = init.iter().map(|i| i.to_string()).collect();
+            let init: Vec<String> = init.iter().map(ToString::to_string).collect();
             format!("servers {} and {last}", init.join(", "))
         }
     }

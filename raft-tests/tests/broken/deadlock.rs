@@ -45,9 +45,9 @@ impl RaftPeer for Deadlocks {
         self.raft.state()
     }
     fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
-        self.raft.snapshot(index, snapshot)
+        self.raft.snapshot(index, snapshot);
     }
     fn kill(&self) {
-        self.raft.kill()
+        self.raft.kill();
     }
 }

@@ -33,9 +33,9 @@ impl RaftPeer for HandlerPanics {
         self.0.state()
     }
     fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
-        self.0.snapshot(index, snapshot)
+        self.0.snapshot(index, snapshot);
     }
     fn kill(&self) {
-        self.0.kill()
+        self.0.kill();
     }
 }

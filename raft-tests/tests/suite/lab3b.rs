@@ -405,7 +405,7 @@ pub fn count<R: RaftPeer>() {
                         index1,
                         "start() failed: expected index {}, got {index1}",
                         starti + i
-                    )
+                    );
                 }
                 // Term changed while starting, or no longer leader.
                 _ => continue 'tries,
