@@ -18,7 +18,7 @@
 //! Each module imports only modules of the layers below its own, so the runtime has no import
 //! circle:
 //!
-//! 1. `failure`, `node`: leaf types;
+//! 1. `failure`, `node`, `os`: leaf types and the few questions asked of the OS;
 //! 2. `sim`: the deterministic scheduler and executor, which knows nothing of worlds;
 //! 3. `context`: which world (and, under real, which node) the calling code runs in; all of
 //!    the runtime above calls into it;
@@ -33,6 +33,7 @@ mod failure;
 pub mod harness;
 pub mod logging;
 mod node;
+mod os;
 pub mod persister;
 pub mod rand;
 mod sim;

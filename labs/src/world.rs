@@ -160,6 +160,7 @@ pub struct Builder {
     time_limit: Duration,
     spin_limit: Duration,
     trace: bool,
+    replay: Option<String>,
 }
 
 impl Default for Builder {
@@ -171,6 +172,7 @@ impl Default for Builder {
             time_limit: Duration::from_secs(120),
             spin_limit: Duration::from_millis(spin_ms),
             trace: false,
+            replay: None,
         }
     }
 }
@@ -224,6 +226,12 @@ impl Builder {
         self.trace = on;
         self
     }
+    /// The command that replays this run, for the reports the runtime prints itself when it
+    /// must end the process (a simulated thread's stack overflow).
+    pub fn replay(mut self, command: impl Into<String>) -> Self {
+        self.replay = Some(command.into());
+        self
+    }
 
     /// Runs `body` as the tester node's main thread and waits for the world to end.
     pub fn run<F: FnOnce() + Send + 'static>(self, body: F) -> Outcome {
@@ -231,8 +239,9 @@ impl Builder {
         install_panic_hook();
         let world = Arc::new(WorldInner {
             seed: self.seed,
-            sim: (self.backend == Backend::Sim)
-                .then(|| Sim::new(self.seed, self.time_limit.as_nanos() as u64, self.trace)),
+            sim: (self.backend == Backend::Sim).then(|| {
+                Sim::new(self.seed, self.time_limit.as_nanos() as u64, self.trace, self.replay.clone())
+            }),
             real_rng: Mutex::new(SmallRng::seed_from_u64(self.seed)),
             real_failure: Mutex::new(None),
             nodes: Mutex::new(Vec::new()),
