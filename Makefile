@@ -39,10 +39,16 @@ bench:
 handout:
 	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR) --check
 
-# The handout builds, and every graded test in it fails cleanly (no pass, no hang).
+# The handout builds, passes its own `make lint` as handed out, and every graded test in it
+# fails cleanly (no pass, no hang). Build output, reports and grades go outside the handout, so
+# that target/handout stays exactly what students get.
+HANDOUT_ENV = CARGO_TARGET_DIR=$(CURDIR)/target/handout-check LAB_REPORT_DIR=$(CURDIR)/target/handout-reports
 check-handout:
 	$(CARGO) run --release -q -p grading --bin grade -- handout target/handout --check
-	$(CARGO) run --release -q -p grading --bin grade -- run --path target/handout --seeds 1 --real 0 --timeout 120 --out target/handout-grade --expect-all-fail
+	cd target/handout && $(HANDOUT_ENV) $(CARGO) fmt --all -- --check
+	cd target/handout && $(HANDOUT_ENV) $(CARGO) clippy -q --workspace --all-targets -- -D warnings
+	$(HANDOUT_ENV) $(CARGO) run --release -q -p grading --bin grade -- run --path target/handout --seeds 1 --real 0 --timeout 120 --out target/handout-grade --expect-all-fail
+	@test ! -e target/handout/target || { echo "check-handout: something wrote target/ into the handout"; exit 1; }
 
 fmt:
 	$(CARGO) fmt --all

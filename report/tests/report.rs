@@ -264,7 +264,13 @@ fn the_viewer_puts_each_event_in_its_nodes_column() {
     // Lines are in time order.
     let times: Vec<f64> = lines[2..lines.len() - 1].iter().map(|l| l[..11].trim().parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
-    // Long text is cut to the column, marked with '~'.
+    // An event's text runs on over the empty columns to its right instead of being cut.
+    let default = viewer::render(&events, &ViewOptions { width: 160, ..opts() });
+    assert!(
+        default.iter().any(|l| l.contains("-> server-2 DROPPED-REQUEST Raft.AppendEntries 2.00ms 120B")),
+        "{default:#?}"
+    );
+    // Long text is cut to the line, marked with '~'.
     let narrow = viewer::render(&events, &ViewOptions { width: 60, ..opts() });
     assert!(narrow.iter().any(|l| l.ends_with('~')));
     assert!(narrow.iter().all(|l| l.chars().count() <= 11 + 4 * (3 + 12)));
