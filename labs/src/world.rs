@@ -97,6 +97,13 @@ impl World {
         crate::events::record_on(n.name(), crate::events::EventKind::Start);
         n
     }
+    /// Runs `f` once the world has ended, outside it, after every thread of it is done (under
+    /// sim) or its test body has returned (under real). Worlds own state that refers to itself
+    /// (a network whose servers' handlers hold ends to the network): such state registers here
+    /// to let go of itself, so that a process that runs many seeds does not keep every one.
+    pub fn at_end(&self, f: impl FnOnce() + Send + 'static) {
+        self.0.at_end.lock().push(Box::new(f));
+    }
     /// Fails the run with `message`: under sim the world ends at once (every thread unwinds);
     /// under real the failure is reported when the test body returns.
     pub fn fail(&self, message: impl Into<String>) {
@@ -150,6 +157,14 @@ fn install_panic_hook() {
             }
         }));
     });
+}
+
+/// Runs the world's end hooks (see [`World::at_end`]), outside the world.
+fn run_at_end(world: &WorldInner) {
+    let hooks = std::mem::take(&mut *world.at_end.lock());
+    for hook in hooks {
+        hook();
+    }
 }
 
 /// Settings for one run of a world.
@@ -247,6 +262,7 @@ impl Builder {
             nodes: Mutex::new(Vec::new()),
             next_node: AtomicUsize::new(0),
             events: EventLog::default(),
+            at_end: Mutex::new(Vec::new()),
             started: std::time::Instant::now(),
         });
         let handle = World(world.clone());
@@ -266,6 +282,10 @@ impl Builder {
                     })
                     .expect("the OS refused to start the simulation thread");
                 let spin = sim.wait_done(self.spin_limit, executor);
+                if spin.is_none() {
+                    // (A stuck executor still runs lab code: leave its world alone.)
+                    run_at_end(&world);
+                }
                 let fin = sim.finish();
                 Outcome {
                     seed: self.seed,
@@ -312,6 +332,7 @@ impl Builder {
                 for n in world.nodes.lock().iter() {
                     n.mark_killed();
                 }
+                run_at_end(&world);
                 if let Some(f) = world.real_failure.lock().take()
                     && result.is_ok()
                 {
