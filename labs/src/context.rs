@@ -26,6 +26,8 @@ pub(crate) struct WorldInner {
     pub(crate) next_node: AtomicUsize,
     pub(crate) events: EventLog,
     pub(crate) started: std::time::Instant,
+    /// The world's file system (see [`crate::fs`]).
+    pub(crate) fs: crate::fs::Store,
 }
 
 impl WorldInner {

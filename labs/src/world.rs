@@ -239,6 +239,7 @@ impl Builder {
             next_node: AtomicUsize::new(0),
             events: EventLog::default(),
             started: std::time::Instant::now(),
+            fs: Default::default(),
         });
         let handle = World(world.clone());
         let tester = handle.node("tester");
