@@ -46,7 +46,7 @@ labs::lab_test! {
     }
 
     /// DSLabs: test05SingleClientFinishesUnreliable (lab 1, part 2). One client makes 25 puts
-    /// over a link that loses about half of its messages; all must be applied within 60 s.
+    /// over a link that loses about half of its messages; all must be applied within 30 s.
     fn unreliable_finishes_2a() {
         suite::unreliable_finishes::<Reference>();
     }

@@ -46,10 +46,8 @@ impl Lock {
     pub fn acquire(&self) {
         // SOLUTION BEGIN
         loop {
-            let (holder, version) = match self.ck.get(&self.name) {
-                Ok(v) => v,
-                Err(_) => (String::new(), 0),
-            };
+            // A missing key (NoKey) is a free lock at version 0.
+            let (holder, version) = self.ck.get(&self.name).unwrap_or_default();
             if holder == self.id {
                 // An earlier put that returned Maybe was applied after all.
                 return;
@@ -60,9 +58,10 @@ impl Lock {
             }
             match self.ck.put(&self.name, &self.id, version) {
                 Ok(()) => return,
-                // Maybe: read again to learn whether the put was applied. Version, NoKey:
-                // someone else was faster.
-                Err(KvError::Maybe | KvError::Version | KvError::NoKey) => {}
+                // Maybe: read again to learn whether the put was applied.
+                Err(KvError::Maybe) => {}
+                // Someone else was faster.
+                Err(KvError::Version | KvError::NoKey) => sleep(WAIT),
             }
         }
         // SOLUTION ELSE
@@ -81,9 +80,10 @@ impl Lock {
                 // another client may hold it now.
                 return;
             }
-            match self.ck.put(&self.name, "", version) {
-                Ok(()) => return,
-                Err(KvError::Maybe | KvError::Version | KvError::NoKey) => {}
+            // On Maybe (or anything but OK), read again: if the put was applied, the lock is
+            // no longer ours and the loop ends.
+            if self.ck.put(&self.name, "", version).is_ok() {
+                return;
             }
         }
         // SOLUTION ELSE

@@ -514,12 +514,9 @@ impl<K: MrImpl> Config<K> {
             let wait = pending_restart.first().map_or(Duration::from_millis(100), |t| {
                 t.duration_since(now).min(Duration::from_millis(100))
             });
-            let e = match self.shared.exits.1.recv_timeout(wait) {
-                Ok(e) => e,
-                Err(_) => {
-                    self.check_progress();
-                    continue;
-                }
+            let Ok(e) = self.shared.exits.1.recv_timeout(wait) else {
+                self.check_progress();
+                continue;
             };
             if let Who::Worker(i) = e.who {
                 events::note(if e.crashed {

@@ -158,7 +158,10 @@ pub fn release_not_held<K: KvImpl>() {
     let b = cfg.make_lock(&ckb, &name);
     a.acquire();
     b.release();
-    let holds = cka.get(&name);
+    let holds = match cka.get(&name) {
+        Ok((v, n)) => format!("{v:?} at version {n}"),
+        Err(e) => e.to_string(),
+    };
     let acquired = Arc::new(AtomicBool::new(false));
     let (c2, got, n) = (cfg.clone(), acquired.clone(), name.clone());
     let waiter = labs::thread::spawn("client-c", move || {
@@ -171,7 +174,7 @@ pub fn release_not_held<K: KvImpl>() {
     if acquired.load(Ordering::Relaxed) {
         panic!(
             "client C acquired the lock while client A held it: client B's Release freed a lock B did not hold (the \
-             lock's key held {holds:?} after B's Release) (rule: Release frees the lock only if this client holds \
+             lock's key held {holds} after B's Release) (rule: Release frees the lock only if this client holds \
              it, so that a retried Release cannot free a lock another client has taken since)"
         );
     }

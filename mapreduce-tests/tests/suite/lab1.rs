@@ -255,9 +255,9 @@ pub fn no_busy_poll<K: MrImpl>() {
         }
         sleep(Duration::from_millis(10));
     }
-    sleep(Duration::from_millis(500));
+    sleep(Duration::from_millis(100));
     let (r0, w0) = (cfg.rpc_total(), Instant::now());
-    sleep(Duration::from_secs(2));
+    sleep(Duration::from_secs(1));
     let (rpcs, span) = (cfg.rpc_total() - r0, w0.elapsed());
     let idle = cfg.running().saturating_sub(1).max(1);
     let rate = rpcs as f64 / idle as f64 / span.as_secs_f64();
