@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DIR ?= ../distlab-handout
 
-.PHONY: test grade bench fmt lint handout check-handout lab3a lab3b lab3c lab3d lab4a lab4b lab5a lab5b lab5c
+.PHONY: test grade bench fmt lint handout check-handout lab1 lab2a lab2b lab3a lab3b lab3c lab3d lab4a lab4b lab5a lab5b lab5c
 
 # Every suite under sim, labrpc (and Lab 3A) again under the real backend, and the handout.
 test:
@@ -10,6 +10,12 @@ test:
 	LAB_RUNTIME=real $(CARGO) test --release -p labrpc --test network
 	LAB_RUNTIME=real $(CARGO) test --release -p raft-tests --test lab3a
 	$(MAKE) check-handout
+
+lab1:
+	$(CARGO) test --release -p mapreduce-tests --test lab1
+
+lab2a lab2b:
+	$(CARGO) test --release -p kvsrv-tests --test $@
 
 lab3a lab3b lab3c lab3d:
 	$(CARGO) test --release -p raft-tests --test $@

@@ -22,14 +22,15 @@
 //! 2. `sim`: the deterministic scheduler and executor, which knows nothing of worlds;
 //! 3. `context`: which world (and, under real, which node) the calling code runs in; all of
 //!    the runtime above calls into it;
-//! 4. [`time`], [`rand`], [`sync`], [`thread`], [`events`], then [`logging`] and
-//!    [`persister`];
+//! 4. [`time`], [`rand`], [`sync`], [`thread`], [`events`], then [`logging`], [`persister`]
+//!    and [`fs`] (whose store, a leaf type, the context holds for each world);
 //! 5. [`world`] (worlds, nodes' actions, [`world::Builder::run`]) and [`harness`] (seeds,
 //!    replay commands and reports for a test).
 
 mod context;
 pub mod events;
 mod failure;
+pub mod fs;
 pub mod harness;
 pub mod logging;
 mod node;

@@ -264,6 +264,7 @@ impl Builder {
             events: EventLog::default(),
             at_end: Mutex::new(Vec::new()),
             started: std::time::Instant::now(),
+            fs: Default::default(),
         });
         let handle = World(world.clone());
         let tester = handle.node("tester");
