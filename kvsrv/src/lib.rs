@@ -14,6 +14,8 @@
 //! `make lab2b`); add `LAB_SEED=N` to replay a seed, `LAB_SEEDS=K` to try K seeds, and
 //! `LAB_RUNTIME=real` to run on OS threads and the wall clock.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod lock;
 pub mod rpc;
