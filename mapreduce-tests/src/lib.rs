@@ -159,6 +159,9 @@ struct Shared {
     coordinator_exited: AtomicBool,
     /// When the coordinator exited.
     coordinator_exit_at: Mutex<Option<Instant>>,
+    /// The world's clock (`events::now`) when the test began, for the file-system journal's
+    /// times.
+    start_ns: u64,
     /// When the last worker exited.
     last_worker_exit: Mutex<Option<Instant>>,
     start: Instant,
@@ -302,6 +305,7 @@ impl<K: MrImpl> Config<K> {
             running: AtomicUsize::new(0),
             coordinator_exited: AtomicBool::new(false),
             coordinator_exit_at: Mutex::new(None),
+            start_ns: events::now(),
             last_worker_exit: Mutex::new(None),
             start: Instant::now(),
             fault: Mutex::new(None),
@@ -636,7 +640,7 @@ impl<K: MrImpl> Config<K> {
                     c.path,
                     c.node,
                     if c.kind == fs::ChangeKind::Created { "created" } else { "was writing" },
-                    c.t as f64 / 1e9 - self.shared.start.as_nanos() as f64 / 1e9,
+                    c.t.saturating_sub(self.shared.start_ns) as f64 / 1e9,
                     c.size.unwrap_or(0),
                     c.path
                 );
@@ -679,7 +683,7 @@ impl<K: MrImpl> Config<K> {
     }
 
     /// Ends a test that passed: checks the time limit, then prints
-    /// `  ... Passed --  time %4.1fs #workers %d #RPCs %5d #maps %d #reduces %d`.
+    /// `  ... Passed --  time %4.1fs #workers %d #RPCs %5d #map calls %d #reduce calls %d`.
     pub fn end(&self) {
         let workers = self.shared.next_worker.load(Ordering::Relaxed);
         let (maps, reduces) = {
@@ -691,7 +695,7 @@ impl<K: MrImpl> Config<K> {
         };
         self.shared.frame.end_with(|s| {
             format!(
-                "  ... Passed --  time {:4.1}s #workers {workers} #RPCs {:5} #maps {maps} #reduces {reduces}",
+                "  ... Passed --  time {:4.1}s #workers {workers} #RPCs {:5} #map calls {maps} #reduce calls {reduces}",
                 s.secs, s.rpcs
             )
         });
