@@ -291,8 +291,18 @@ impl<K: KvImpl> Config<K> {
             let (cfg, done, f, tx) = (self.clone(), done.clone(), f.clone(), tx.clone());
             World::current().node(format!("client-{me}")).spawn("client", move || {
                 let ck = cfg.make_clerk();
-                let r = f(me, ck, &done);
-                let _ = tx.send((me, r));
+                // A client's failed check reaches the test's thread, which fails with it (under
+                // sim a panic ends the world anyway; under real it would only be noted).
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(me, ck, &done)));
+                match r {
+                    Ok(r) => {
+                        let _ = tx.send((me, Ok(r)));
+                    }
+                    Err(p) if labs::world::is_kill_signal(&*p) => std::panic::resume_unwind(p),
+                    Err(p) => {
+                        let _ = tx.send((me, Err(labs::world::panic_message(&*p))));
+                    }
+                }
             });
         }
         sleep(dur);
@@ -302,7 +312,8 @@ impl<K: KvImpl> Config<K> {
         for _ in 0..n {
             let left = deadline.duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok((me, r)) => results[me] = Some(r),
+                Ok((me, Ok(r))) => results[me] = Some(r),
+                Ok((_, Err(msg))) => panic!("{msg}"),
                 Err(_) => {
                     self.check();
                     let me = results.iter().position(Option::is_none).unwrap_or(0);
