@@ -209,7 +209,7 @@ mod tests {
         for part in ["3A", "3B", "3C", "3D", "4A", "4B", "5A", "5B"] {
             assert!(catalogue.parts().iter().any(|p| p == part), "{part}");
         }
-        let raft = catalogue.entries.iter().filter(|e| e.package == "raft").count();
+        let raft = catalogue.entries.iter().filter(|e| e.package == "raft-tests").count();
         assert_eq!(raft, 28, "spec section 3 has 28 Raft tests");
     }
 

@@ -26,6 +26,8 @@ pub(crate) struct WorldInner {
     pub(crate) next_node: AtomicUsize,
     pub(crate) events: EventLog,
     pub(crate) started: std::time::Instant,
+    /// Threads spawned in this world (the main thread not counted), for the run's statistics.
+    pub(crate) threads_spawned: AtomicU64,
 }
 
 impl WorldInner {

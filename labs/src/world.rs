@@ -196,6 +196,8 @@ pub struct Outcome {
     pub thread_names: Vec<String>,
     /// Everything recorded during the run (see [`crate::events`]).
     pub events: Vec<crate::events::Event>,
+    /// Threads spawned during the run (the test's main thread not counted).
+    pub threads: u64,
 }
 
 impl Builder {
@@ -239,6 +241,7 @@ impl Builder {
             next_node: AtomicUsize::new(0),
             events: EventLog::default(),
             started: std::time::Instant::now(),
+            threads_spawned: std::sync::atomic::AtomicU64::new(0),
         });
         let handle = World(world.clone());
         let tester = handle.node("tester");
@@ -271,6 +274,7 @@ impl Builder {
                     trace: fin.trace,
                     thread_names: fin.thread_names,
                     events: world.events.take(),
+                    threads: world.threads_spawned.load(Ordering::Relaxed),
                 }
             }
             None => {
@@ -318,6 +322,7 @@ impl Builder {
                     trace: None,
                     thread_names: Vec::new(),
                     events: world.events.take(),
+                    threads: world.threads_spawned.load(Ordering::Relaxed),
                 }
             }
         }
