@@ -207,7 +207,8 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
     }
     let rules = RulesReport {
         violations: rules.iter().map(ToString::to_string).collect(),
-        blocked: labs.labs.iter().filter(|l| blocked.contains(&l.id)).map(|l| l.title()).collect(),
+        // Only the labs this grading builds: the others were not going to be built anyway.
+        blocked: with_uses.iter().filter(|l| blocked.contains(&l.id)).map(|l| l.title()).collect(),
     };
     let blocked_reason = |entry: &Entry| -> Option<String> {
         let lab = labs.of_part(&entry.part)?;
@@ -312,7 +313,9 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
         return Ok(Outcomes { results, out_dir: None });
     }
 
-    let out_dir = options.out.clone().unwrap_or_else(|| options.path.join("target").join("grade"));
+    // Absolute: the runs work in their package's folder, and find their verdict file by it.
+    let out_dir =
+        output::absolute(&options.out.clone().unwrap_or_else(|| options.path.join("target").join("grade")));
     output::prepare(&out_dir)?;
     let mut limits = options.limits;
     let network = if limits.isolate_network {

@@ -447,6 +447,34 @@ mod tests {
     }
 
     #[test]
+    fn warnings_and_ignored_files_are_shown() {
+        let json = serde_json::json!({
+            "format": crate::results::FORMAT, "tool": "grade", "graded_path": ".",
+            "settings": {"seeds": [1], "real_runs": 0, "timeout_secs": 9, "labs": [], "test_filter": null,
+                         "catalogue": "t", "strict": false, "memory_limit_bytes": 4294967296u64,
+                         "max_threads": 10000, "rules_checked": true},
+            "shard": null,
+            "tests": [{"part": "3C", "package": "raft-tests", "binary": "lab3c", "test": "figure8_3c", "points": 4.0,
+                       "catalogue_line": 1, "log_dir": "figure8_3c", "planned_runs": 1,
+                       "runs": [{"mode": "sim", "seed": 1, "outcome": "pass", "seconds": 72.0, "exit_code": 0,
+                                 "reason": null, "log": null, "replay": "r", "warnings": ["slow: 72.0 s of wall time"]}]}],
+            "skipped": [], "uncatalogued": [],
+            "submission": {"path": "s", "tree": "t", "copied": ["raft/src/raft.rs"],
+                           "ignored": ["raft-tests/tests/lab3a.rs differs from the handout"], "ignored_total": 1},
+            "rules": {"violations": [], "blocked": []}, "network": "isolated",
+            "wall_secs": 1.0,
+            "score": {"earned": 4.0, "possible": 4.0, "skipped_points": 0.0, "runs": 1, "failed_runs": 0, "full": true}
+        });
+        let results: Results = serde_json::from_value(json).unwrap();
+        let text = render(&results);
+        assert!(text.contains("Limits per run: memory 4 GiB (address space); at most 10000 threads at once; network isolated."), "{text}");
+        assert!(text.contains("Warnings (1)"), "{text}");
+        assert!(text.contains("  3C raft-tests figure8_3c (seed 1): slow: 72.0 s of wall time"), "{text}");
+        assert!(text.contains("  ignored: raft-tests/tests/lab3a.rs differs from the handout"), "{text}");
+        assert!(text.contains("1 warning"), "{text}");
+    }
+
+    #[test]
     fn shorten_cuts_long_reasons() {
         assert_eq!(shorten("abc\nmore", 10), "abc");
         assert_eq!(shorten("abcdefghijkl", 8), "abcde...");

@@ -243,13 +243,17 @@ pub fn exit_words(exit: Exit) -> String {
 
 /// Whether untrusted output holds a libtest summary that claims at least one pass.
 pub fn claims_a_pass(output: &str) -> bool {
-    output.lines().filter_map(|l| l.trim().strip_prefix("test result: ok.")).any(|rest| {
-        rest.split(';')
-            .next()
-            .and_then(|p| p.trim().strip_suffix(" passed"))
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .is_some_and(|n| n > 0)
-    })
+    // Anywhere in a line: libtest's `test x ... ` has no line break before what the test prints.
+    output
+        .lines()
+        .filter_map(|l| l.find("test result: ok.").map(|at| &l[at + "test result: ok.".len()..]))
+        .any(|rest| {
+            rest.split(';')
+                .next()
+                .and_then(|p| p.trim().strip_suffix(" passed"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .is_some_and(|n| n > 0)
+        })
 }
 
 /// A failure message in one line: the panic's own heading (`thread 'main' of node 'tester'
@@ -373,6 +377,7 @@ mod tests {
     #[test]
     fn claims_are_recognised() {
         assert!(claims_a_pass("test result: ok. 1 passed; 0 failed"));
+        assert!(claims_a_pass("test x_3a ... test result: ok. 1 passed; 0 failed"));
         assert!(!claims_a_pass("test result: ok. 0 passed; 0 failed"));
         assert!(!claims_a_pass("test result: FAILED. 0 passed; 1 failed"));
     }

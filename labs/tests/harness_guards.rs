@@ -44,6 +44,16 @@ labs::lab_test! {
         labs::time::sleep(std::time::Duration::from_millis(1));
     }
 
+    /// A passing test whose peer starts a thread per message and never reuses one: more
+    /// threads than any healthy run spawns.
+    #[ignore = "a fixture: run by an_out_of_line_run_is_flagged_with_its_numbers"]
+    fn fixture_thread_per_message() {
+        fixture("fixture_thread_per_message");
+        for _ in 0..=labs::harness::THREAD_LIMIT {
+            labs::thread::spawn("per-message", || {}).join().ok();
+        }
+    }
+
     /// A test that passes and reports itself on the verdict channel.
     #[ignore = "a fixture: run by the_verdict_channel_records_the_run"]
     fn fixture_passes() {
@@ -166,6 +176,36 @@ fn the_verdict_channel_records_the_run() {
     assert_eq!(end["stats"]["threads"], 1);
     assert!(end["stats"]["elapsed_secs"].as_f64().unwrap() >= 2.0, "{end}");
     assert!(end["stats"]["peak_rss_bytes"].as_u64().unwrap() > 0, "{end}");
+    let _ = std::fs::remove_file(&verdict);
+}
+
+/// issue 15: a passing run that is out of line is flagged, with its numbers and the likely
+/// cause, on stderr past libtest's capture (here without `--nocapture`) and in its verdict.
+#[test]
+fn an_out_of_line_run_is_flagged_with_its_numbers() {
+    let verdict = verdict_file("threads");
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args(["--ignored", "--exact", "fixture_thread_per_message"])
+        .env("LAB_FIXTURE", "fixture_thread_per_message")
+        .env("LAB_SEED", "4")
+        .env("LAB_VERDICT_FILE", &verdict)
+        .env_remove("LAB_SEEDS")
+        .env_remove("LAB_RUNTIME");
+    let out = command.output().expect("run the test binary");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "the run passes:\n{all}");
+    let line = all
+        .lines()
+        .find(|l| l.starts_with("warning: fixture_thread_per_message seed 4 ("))
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(line.contains("10001 threads, "), "{line}");
+    assert!(
+        line.contains("threads: 10001 threads spawned (more than 10000). Look for a thread per RPC"),
+        "{line}"
+    );
+    let records = std::fs::read_to_string(&verdict).unwrap();
+    assert!(records.contains("threads: 10001 threads spawned"), "{records}");
     let _ = std::fs::remove_file(&verdict);
 }
 
