@@ -131,6 +131,9 @@ pub fn render_csv(graded: &[Graded]) -> Result<String, csv::Error> {
                 if let Some(first) = results.rules.violations.first() {
                     note.push(first.clone());
                 }
+                if let Some(first) = results.submission.as_ref().and_then(|s| s.ignored.first()) {
+                    note.push(format!("ignored: {first}"));
+                }
                 row.push(note.join("; "));
             }
         }
