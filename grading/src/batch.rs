@@ -112,7 +112,7 @@ pub fn render_csv(graded: &[Graded]) -> Result<String, csv::Error> {
                         .tests
                         .iter()
                         .filter(|t| &t.part == part)
-                        .map(|t| t.earned())
+                        .map(crate::results::TestResult::earned)
                         .fold(0.0, |a, b| a + b);
                     row.push(format!("{earned:.2}"));
                 }

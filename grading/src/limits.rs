@@ -76,7 +76,7 @@ pub fn parse_size(text: &str) -> Result<Option<u64>, String> {
 /// Formats a byte count as the largest whole unit: `4 GiB`, `512 MiB`, `1536 KiB`.
 pub fn format_size(bytes: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }

@@ -302,7 +302,7 @@ fn tricks_stopped_by_the_grader_tree_and_the_rules_score_nothing() {
     ];
     let out = tmp().join("batch");
     let mut args = vec!["batch".to_string(), "--out".into(), out.display().to_string()];
-    args.extend(LAB.iter().chain(&SEEDS).map(|s| s.to_string()));
+    args.extend(LAB.iter().chain(&SEEDS).map(ToString::to_string));
     args.extend(cases.iter().map(|(_, path, _)| path.display().to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = grade(&args, &[]);
