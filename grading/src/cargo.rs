@@ -52,13 +52,16 @@ pub enum BuildError {
     MetadataFormat(String),
     /// The build of the test binaries failed.
     #[error(
-        "building the test binaries failed (`{command}` exited with {status}); the compiler's messages are above. Fix the build, then run grade again"
+        "building the test binaries failed (`{command}` exited with {status}){}; the compiler's messages are above. Fix the build, then run grade again",
+        first_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
     )]
     Build {
         /// The cargo command line.
         command: String,
         /// cargo's exit status.
         status: String,
+        /// The first compiler error, on one line.
+        first_error: Option<String>,
     },
 }
 
@@ -157,37 +160,52 @@ impl TestBinary {
     }
 }
 
-/// Builds the test binaries of `packages` in release mode and returns them.
+/// Builds the test binaries of `packages` in release mode and returns them. `target_dir`
+/// replaces the workspace's build folder (the grader's tree builds outside the tree).
 ///
-/// cargo's own progress and the compiler's messages go to the terminal (stderr), so a
-/// student sees a build error exactly as `cargo build` shows it.
-pub fn build_tests(workspace: &Workspace, packages: &[String]) -> Result<Vec<TestBinary>, BuildError> {
+/// The compiler's messages go to the terminal (stderr) as `cargo build` shows them, so a
+/// student sees a build error as usual; the first error is also kept for the results.
+pub fn build_tests(
+    workspace: &Workspace,
+    packages: &[String],
+    target_dir: Option<&Path>,
+) -> Result<Vec<TestBinary>, BuildError> {
     let program = cargo_program();
-    let mut args: Vec<String> = ["test", "--release", "--no-run", "--message-format=json-render-diagnostics"]
-        .map(String::from)
-        .to_vec();
+    let mut args: Vec<String> =
+        ["test", "--release", "--no-run", "--message-format=json-diagnostic-rendered-ansi"]
+            .map(String::from)
+            .to_vec();
+    if target_dir.is_some() {
+        // The grader's tree builds with the grader's Cargo.lock, exactly.
+        args.push("--locked".into());
+    }
     for package in packages {
         args.push("-p".into());
         args.push(package.clone());
     }
     let command_line = format!("cargo {}", args.join(" "));
-    let mut child = Command::new(&program)
+    let mut command = Command::new(&program);
+    command
         .args(&args)
         .current_dir(&workspace.root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    if let Some(dir) = target_dir {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
+    let mut child = command
         .spawn()
         .map_err(|source| BuildError::Spawn { program: program.to_string_lossy().into_owned(), source })?;
-    let mut binaries = match child.stdout.take() {
+    let (mut binaries, first_error) = match child.stdout.take() {
         Some(stdout) => test_binaries(workspace, BufReader::new(stdout)),
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     let status = child
         .wait()
         .map_err(|source| BuildError::Spawn { program: program.to_string_lossy().into_owned(), source })?;
     if !status.success() {
-        return Err(BuildError::Build { command: command_line, status: status.to_string() });
+        return Err(BuildError::Build { command: command_line, status: status.to_string(), first_error });
     }
     binaries.sort_by(|a, b| (&a.package, &a.kind, &a.name).cmp(&(&b.package, &b.kind, &b.name)));
     binaries.dedup_by(|a, b| a.package == b.package && a.kind == b.kind && a.name == b.name);
@@ -195,16 +213,37 @@ pub fn build_tests(workspace: &Workspace, packages: &[String]) -> Result<Vec<Tes
 }
 
 /// Reads cargo's JSON build messages and returns the test executables among its artifacts,
-/// in the order cargo reported them. Lines that are not cargo messages are ignored; reading
-/// stops at the first unreadable line.
-fn test_binaries(workspace: &Workspace, messages: impl BufRead) -> Vec<TestBinary> {
-    Message::parse_stream(messages)
-        .map_while(Result::ok)
-        .filter_map(|message| match message {
-            Message::CompilerArtifact(artifact) => test_binary(workspace, &artifact),
-            _ => None,
-        })
-        .collect()
+/// in the order cargo reported them, and the first compiler error (on one line). Compiler
+/// messages are shown on stderr as cargo renders them. Lines that are not cargo messages are
+/// ignored; reading stops at the first unreadable line.
+fn test_binaries(workspace: &Workspace, messages: impl BufRead) -> (Vec<TestBinary>, Option<String>) {
+    use std::io::Write as _;
+    let mut binaries = Vec::new();
+    let mut first_error = None;
+    for message in Message::parse_stream(messages).map_while(Result::ok) {
+        match message {
+            Message::CompilerArtifact(artifact) => binaries.extend(test_binary(workspace, &artifact)),
+            Message::CompilerMessage(msg) => {
+                if let Some(rendered) = &msg.message.rendered {
+                    let _ = std::io::stderr().lock().write_all(rendered.as_bytes());
+                }
+                if first_error.is_none()
+                    && msg.message.level == cargo_metadata::diagnostic::DiagnosticLevel::Error
+                {
+                    let at = msg
+                        .message
+                        .spans
+                        .iter()
+                        .find(|s| s.is_primary)
+                        .map(|s| format!(" at {}:{}", s.file_name, s.line_start))
+                        .unwrap_or_default();
+                    first_error = Some(format!("{}{at}", msg.message.message));
+                }
+            }
+            _ => {}
+        }
+    }
+    (binaries, first_error)
 }
 
 /// The test executable of one built artifact of a workspace package, or `None` (not built
@@ -311,7 +350,7 @@ mod tests {
             "not json".to_string(),
             r#"{"reason":"build-finished","success":true}"#.to_string(),
         ];
-        let binaries = test_binaries(&ws, lines.join("\n").as_bytes());
+        let (binaries, _) = test_binaries(&ws, lines.join("\n").as_bytes());
         let found: Vec<_> =
             binaries.iter().map(|b| (b.kind.clone(), b.name.as_str(), b.label(), b.exe.clone())).collect();
         assert_eq!(

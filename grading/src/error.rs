@@ -11,6 +11,7 @@ use crate::cargo::BuildError;
 use crate::catalogue::CatalogueError;
 use crate::handout::HandoutError;
 use crate::merge::MergeError;
+use crate::tree::TreeError;
 
 /// Exit code: the score is full (or the command succeeded).
 pub const EXIT_FULL: i32 = 0;
@@ -34,6 +35,9 @@ pub enum GradeError {
     /// Shard results cannot be merged.
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// The grader's tree cannot be made for a submission (a missing student file, say).
+    #[error(transparent)]
+    Tree(#[from] TreeError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),

@@ -28,7 +28,6 @@
 //! * **`--check`** builds the handout (`cargo build --all-targets`) to prove that the
 //!   skeleton and its suites compile.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -135,6 +134,15 @@ pub enum HandoutError {
         /// What git said.
         message: String,
     },
+    /// The solution regions and the declared student files disagree.
+    #[error(
+        "the student files of grading/labs.toml and the files with solution regions disagree; nothing was written:\n{}",
+        problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
+    )]
+    StudentFiles {
+        /// Each disagreement.
+        problems: Vec<String>,
+    },
     /// `--check` found that the handout does not build.
     #[error(
         "the handout in {} does not build (`cargo build --all-targets` exited with {status}); the compiler's messages are above. A solution region probably removed something the skeleton needs: add a SOLUTION ELSE part with a stub",
@@ -176,12 +184,32 @@ pub struct HandoutSummary {
     pub listing: &'static str,
 }
 
-/// One file of the handout, ready to write.
-enum Planned {
-    /// Copy the source file as is.
+/// What one file of the handout holds.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// The source file as is (this path).
     Copy(PathBuf),
-    /// Write this (stripped) text.
+    /// This text (a `.rs` file with its solution regions stripped).
     Text(String),
+}
+
+impl Content {
+    /// The file's bytes.
+    pub fn bytes(&self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Content::Copy(path) => std::fs::read(path),
+            Content::Text(text) => Ok(text.clone().into_bytes()),
+        }
+    }
+}
+
+/// One file of the handout: its path relative to the root, and its content.
+#[derive(Debug, Clone)]
+pub struct HandoutFile {
+    /// The path, relative to the root.
+    pub relative: PathBuf,
+    /// What it holds.
+    pub content: Content,
 }
 
 /// Makes the handout.
@@ -192,70 +220,20 @@ pub fn make_handout(options: &HandoutOptions) -> Result<HandoutSummary, HandoutE
     if source.starts_with(&dest) {
         return Err(HandoutError::DestinationOverlaps { dest: options.dest.clone(), source_root: source });
     }
-    let (files, listing) = list_files(&source)?;
-    let excludes = read_excludes(&source)?;
     let dest_inside = dest.strip_prefix(&source).ok().map(Path::to_path_buf);
-
-    let mut summary = HandoutSummary { listing, ..HandoutSummary::default() };
-    let mut planned: BTreeMap<PathBuf, Planned> = BTreeMap::new();
-    let mut overlays: Vec<(PathBuf, Planned)> = Vec::new();
-    let mut marker_errors = Vec::new();
-    for relative in files {
-        let text = relative.to_string_lossy().replace('\\', "/");
-        if text == EXCLUDE_FILE || text == MARKER {
-            continue;
-        }
-        if let Some(inside) = text.strip_prefix(OVERLAY) {
-            overlays.push((PathBuf::from(inside), Planned::Copy(source.join(&relative))));
-            continue;
-        }
-        if dest_inside.as_ref().is_some_and(|d| relative.starts_with(d)) {
-            continue;
-        }
-        if excludes.matches(&text) {
-            summary.excluded += 1;
-            continue;
-        }
-        let path = source.join(&relative);
-        if relative.extension().is_some_and(|e| e == "rs") {
-            let bytes = std::fs::read(&path).map_err(|e| io("cannot read", &path, e))?;
-            let content =
-                String::from_utf8(bytes).map_err(|_| HandoutError::NotUtf8 { path: relative.clone() })?;
-            match strip::strip(&content) {
-                Ok(stripped) => {
-                    let text = if stripped.regions > 0 {
-                        summary.stripped_files += 1;
-                        summary.regions += stripped.regions;
-                        rustfmt(&source, &relative, &stripped.text)?
-                    } else {
-                        stripped.text
-                    };
-                    planned.insert(relative, Planned::Text(text));
-                }
-                Err(errors) => {
-                    marker_errors.extend(errors.into_iter().map(|e| (relative.clone(), e)));
-                }
-            }
-        } else {
-            planned.insert(relative, Planned::Copy(path));
-        }
-    }
-    if !marker_errors.is_empty() {
-        return Err(HandoutError::Markers { errors: marker_errors });
-    }
-    planned.extend(overlays);
+    let (planned, mut summary) = plan(&source, dest_inside.as_deref())?;
 
     prepare_destination(&options.dest)?;
-    for (relative, what) in &planned {
-        let target = options.dest.join(relative);
+    for file in &planned {
+        let target = options.dest.join(&file.relative);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io("cannot create", parent, e))?;
         }
-        match what {
-            Planned::Copy(from) => {
+        match &file.content {
+            Content::Copy(from) => {
                 std::fs::copy(from, &target).map_err(|e| io("cannot copy to", &target, e))?;
             }
-            Planned::Text(text) => {
+            Content::Text(text) => {
                 std::fs::write(&target, text).map_err(|e| io("cannot write", &target, e))?;
             }
         }
@@ -301,6 +279,115 @@ fn rustfmt(source: &Path, relative: &Path, text: &str) -> Result<String, Handout
         });
     }
     String::from_utf8(out.stdout).map_err(|_| HandoutError::NotUtf8 { path: relative.to_path_buf() })
+}
+
+/// The handout of the tree at `source` (canonical), in memory: every file it will hold, read
+/// and stripped, with nothing written. Files under `skip` (relative to `source`: a handout
+/// folder inside the tree) are left out. When the tree has a `grading/labs.toml`
+/// ([`crate::labs`]), checks that the files with solution regions are student files there.
+pub fn plan(source: &Path, skip: Option<&Path>) -> Result<(Vec<HandoutFile>, HandoutSummary), HandoutError> {
+    let (files, listing) = list_files(source)?;
+    let excludes = read_excludes(source)?;
+
+    let mut summary = HandoutSummary { listing, ..HandoutSummary::default() };
+    let mut planned: Vec<HandoutFile> = Vec::new();
+    let mut overlays: Vec<HandoutFile> = Vec::new();
+    let mut marker_errors = Vec::new();
+    let mut with_regions = Vec::new();
+    for relative in files {
+        let text = relative.to_string_lossy().replace('\\', "/");
+        if text == EXCLUDE_FILE || text == MARKER {
+            continue;
+        }
+        if let Some(inside) = text.strip_prefix(OVERLAY) {
+            overlays.push(HandoutFile { relative: PathBuf::from(inside), content: Content::Copy(source.join(&relative)) });
+            continue;
+        }
+        if skip.is_some_and(|d| relative.starts_with(d)) {
+            continue;
+        }
+        if excludes.matches(&text) {
+            summary.excluded += 1;
+            continue;
+        }
+        let path = source.join(&relative);
+        if relative.extension().is_some_and(|e| e == "rs") {
+            let bytes = std::fs::read(&path).map_err(|e| io("cannot read", &path, e))?;
+            let content =
+                String::from_utf8(bytes).map_err(|_| HandoutError::NotUtf8 { path: relative.clone() })?;
+            match strip::strip(&content) {
+                Ok(stripped) => {
+                    let content = if stripped.regions > 0 {
+                        summary.stripped_files += 1;
+                        summary.regions += stripped.regions;
+                        with_regions.push(text.clone());
+                        rustfmt(source, &relative, &stripped.text)?
+                    } else {
+                        stripped.text
+                    };
+                    planned.push(HandoutFile { relative, content: Content::Text(content) });
+                }
+                Err(errors) => {
+                    marker_errors.extend(errors.into_iter().map(|e| (relative.clone(), e)));
+                }
+            }
+        } else {
+            planned.push(HandoutFile { relative, content: Content::Copy(path) });
+        }
+    }
+    if !marker_errors.is_empty() {
+        return Err(HandoutError::Markers { errors: marker_errors });
+    }
+    for overlay in overlays {
+        match planned.iter_mut().find(|f| f.relative == overlay.relative) {
+            Some(file) => *file = overlay,
+            None => planned.push(overlay),
+        }
+    }
+    let declaration = source.join(LABS_FILE);
+    if declaration.is_file() {
+        let text = std::fs::read_to_string(&declaration).map_err(|e| io("cannot read", &declaration, e))?;
+        let labs = crate::labs::Labs::parse(&text)
+            .map_err(|e| HandoutError::StudentFiles { problems: vec![e.to_string()] })?;
+        check_student_files(&labs, &planned, &with_regions)?;
+    }
+    Ok((planned, summary))
+}
+
+/// The labs' declaration, relative to a tree's root (checked when the tree has one).
+pub const LABS_FILE: &str = "grading/labs.toml";
+
+/// The files with solution regions must be student files, and every student file of a lab
+/// whose crate is in the tree must be there: else students get stubs the grader will not take
+/// from them, or the grader looks for files they were never given.
+fn check_student_files(
+    labs: &crate::labs::Labs,
+    planned: &[HandoutFile],
+    with_regions: &[String],
+) -> Result<(), HandoutError> {
+    let present: std::collections::BTreeSet<String> =
+        planned.iter().map(|f| f.relative.to_string_lossy().replace('\\', "/")).collect();
+    let mut problems = Vec::new();
+    for file in with_regions {
+        if labs.owner_of(file).is_none() {
+            problems.push(format!(
+                "{file} has solution regions but is not a student file of any lab in grading/labs.toml: \
+                 declare it there (the grader copies only declared files from a submission)"
+            ));
+        }
+    }
+    for lab in &labs.labs {
+        let crate_here = present.iter().any(|p| p.starts_with(&format!("{}/", lab.krate)));
+        for file in &lab.files {
+            if crate_here && !present.contains(file) {
+                problems.push(format!(
+                    "{file} is a student file of {} in grading/labs.toml but is not in the tree",
+                    lab.title()
+                ));
+            }
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(HandoutError::StudentFiles { problems }) }
 }
 
 /// Shorthand for [`HandoutError::Io`].

@@ -161,6 +161,10 @@ mod tests {
             reason: reason.map(str::to_string),
             log: None,
             replay: String::new(),
+            verdict_channel: true,
+            stats: None,
+            warnings: Vec::new(),
+            sampled_peak_rss_bytes: None,
         }
     }
 
@@ -178,6 +182,9 @@ mod tests {
                 test_filter: None,
                 catalogue: "t".into(),
                 strict: false,
+                memory_limit_bytes: None,
+                max_threads: None,
+                rules_checked: true,
             },
             shard: None,
             merged_from: Vec::new(),
@@ -205,6 +212,10 @@ mod tests {
                 reason: "no test named `backup_3b`".into(),
             }],
             uncatalogued: Vec::new(),
+            submission: None,
+            rules: Default::default(),
+            build_failure: None,
+            network: String::new(),
             wall_secs: 0.0,
             score: Score {
                 earned: 0.0,
@@ -230,7 +241,7 @@ mod tests {
             xml.contains(r#"<testcase name="election_3a [seed 1]" classname="raft.raft_3a" time="0.250"/>"#)
         );
         assert!(
-            xml.contains(r#"<failure message="took &lt;too&gt; long &amp; &quot;more&quot;" type="timeout">replay: LAB_SEED=2 cargo test -p raft --test raft_3a -- --exact election_3a"#),
+            xml.contains(r#"<failure message="took &lt;too&gt; long &amp; &quot;more&quot;" type="timeout">replay: LAB_SEED=2 cargo test --release -p raft --test raft_3a -- --exact election_3a"#),
             "{xml}"
         );
         assert!(xml.contains(r#"<testcase name="backup_3b" classname="raft.*" time="0.000">"#), "{xml}");

@@ -13,9 +13,10 @@ use clap::{Args, Parser, Subcommand};
 
 use grading::error::{EXIT_FULL, EXIT_NOT_FULL, GradeError};
 use grading::handout::{self, HandoutOptions};
+use grading::limits::{self, Limits};
 use grading::results::{Results, Shard};
-use grading::run::{self, RunOptions};
-use grading::{merge, scoreboard};
+use grading::run::{self, RunOptions, Source};
+use grading::{batch, merge, scoreboard};
 
 /// distlab's grader: scores the lab suites over many seeds, and builds the student handout.
 #[derive(Debug, Parser)]
@@ -36,9 +37,14 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Grade a workspace: run each catalogued test over sim seeds and in real mode, score it,
-    /// and write a scoreboard, results.json, junit.xml and failure logs.
+    /// Grade a submission (built in the grader's own tree with only the student's files) or,
+    /// without --path, this workspace: run each catalogued test over sim seeds and in real
+    /// mode, score it, and write a scoreboard, results.json, gradescope.json, junit.xml and
+    /// failure logs.
     Run(RunArgs),
+    /// Grade many submissions, one folder each: a results folder per student and one
+    /// scores.csv.
+    Batch(BatchArgs),
     /// Combine the results.json files of the shards of one job (`grade run --shard i/n`).
     Merge(MergeArgs),
     /// Copy the workspace into DIR with the solution regions stripped.
@@ -53,9 +59,9 @@ enum Cmd {
     },
 }
 
-/// Options of `grade run`.
+/// Options shared by `grade run` and `grade batch`.
 #[derive(Debug, Args)]
-struct RunArgs {
+struct GradeArgs {
     /// Grade only these parts (e.g. 3b, or 3 for 3A-3D); comma-separated or repeated.
     #[arg(long, value_name = "PART", value_delimiter = ',')]
     lab: Vec<String>,
@@ -74,27 +80,61 @@ struct RunArgs {
     /// Parallel runs [default: the number of CPUs].
     #[arg(long, short, value_name = "J")]
     jobs: Option<usize>,
-    /// The workspace to grade [default: this repository].
-    #[arg(long, value_name = "DIR")]
-    path: Option<PathBuf>,
     /// A catalogue file instead of the built-in grading/catalogue.txt.
     #[arg(long, value_name = "FILE")]
     catalogue: Option<PathBuf>,
     /// Wall-clock limit per run, in seconds; the run is killed and recorded as a timeout.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     timeout: u64,
+    /// Address-space limit per run (e.g. 4G, 512M, or none); running out is recorded as "out
+    /// of memory".
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_memory)]
+    memory_limit: MemoryLimit,
+    /// Most threads alive at once in one run (0: no limit); past it the run is killed.
+    #[arg(long, value_name = "N", default_value_t = limits::DEFAULT_THREADS)]
+    max_threads: u64,
+    /// Let graded runs use the network (by default each runs in a network namespace of its
+    /// own where the machine allows it).
+    #[arg(long)]
+    allow_network: bool,
     /// Run only the i-th of n deterministic slices of the runs (combine with `grade merge`).
     #[arg(long, value_name = "i/n", value_parser = parse_shard)]
     shard: Option<Shard>,
-    /// The results folder [default: target/grade under --path].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
     /// Count catalogue entries whose test does not exist against a full score.
     #[arg(long)]
     strict: bool,
     /// Print one plain line per finished run, even on a terminal.
     #[arg(long)]
     plain: bool,
+    /// Where the grader's tree for a submission goes [default: target/grade-tree of the
+    /// grader's workspace].
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    /// Where the grader's tree is built [default: the grader's own build folder,
+    /// $CARGO_TARGET_DIR or target/ of its workspace, so that its compiled dependencies are
+    /// reused].
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// Do not check the student files against the rules. Only for testing the grader's
+    /// run-time defences: a course never needs it.
+    #[arg(long, hide = true)]
+    skip_rules: bool,
+}
+
+/// Options of `grade run`.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The submission to grade (a student's copy of the handout) [default: grade this
+    /// workspace in place].
+    #[arg(long, value_name = "DIR")]
+    path: Option<PathBuf>,
+    /// Grade --path as it is, with its own tests, testers and runtime, instead of copying its
+    /// student files into the grader's tree (for workspaces that are not a lab submission).
+    #[arg(long)]
+    in_place: bool,
+    /// The results folder [default: target/grade under --path].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Only show what would be graded (and what is skipped, and why); run nothing.
     #[arg(long)]
     list: bool,
@@ -102,6 +142,24 @@ struct RunArgs {
     /// timeout), as an unimplemented skeleton must.
     #[arg(long)]
     expect_all_fail: bool,
+    /// What to grade and how.
+    #[command(flatten)]
+    grade: GradeArgs,
+}
+
+/// Options of `grade batch`.
+#[derive(Debug, Args)]
+struct BatchArgs {
+    /// The submissions, one folder each (its name is the student's name in the CSV).
+    #[arg(required = true, value_name = "SUBMISSION")]
+    submissions: Vec<PathBuf>,
+    /// The results folder: scores.csv and a folder per student [default: target/grade-batch
+    /// of the grader's workspace].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// What to grade and how.
+    #[command(flatten)]
+    grade: GradeArgs,
 }
 
 /// Options of `grade merge`.
@@ -132,6 +190,15 @@ struct HandoutArgs {
     offline: bool,
 }
 
+/// A memory limit in bytes, or none.
+#[derive(Debug, Clone, Copy)]
+struct MemoryLimit(Option<u64>);
+
+/// Parses `--memory-limit`.
+fn parse_memory(text: &str) -> Result<MemoryLimit, String> {
+    limits::parse_size(text).map(MemoryLimit)
+}
+
 /// Parses `i/n` with 1 <= i <= n.
 fn parse_shard(text: &str) -> Result<Shard, String> {
     let usage = || format!("`{text}` is not a shard: write i/n with 1 <= i <= n, e.g. 1/4");
@@ -155,6 +222,11 @@ fn default_workspace() -> PathBuf {
     }
 }
 
+/// The build folder of the grader's workspace: `$CARGO_TARGET_DIR`, or its `target/`.
+fn grader_target_dir(grader: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| grader.join("target"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Cmd::Logs { args } = cli.command {
@@ -162,6 +234,7 @@ fn main() -> ExitCode {
     }
     let code = match cli.command {
         Cmd::Run(args) => command_run(args),
+        Cmd::Batch(args) => command_batch(args),
         Cmd::Merge(args) => command_merge(args),
         Cmd::Handout(args) => command_handout(args),
         Cmd::Logs { .. } => unreachable!("handled above"),
@@ -175,8 +248,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// `grade run`.
-fn command_run(args: RunArgs) -> Result<i32, GradeError> {
+/// The options every grading shares, for the tree at `path`.
+fn run_options(args: &GradeArgs, path: PathBuf, in_place: bool) -> Result<RunOptions, GradeError> {
     let jobs =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
     let seeds = (0..u64::from(args.seeds))
@@ -189,28 +262,60 @@ fn command_run(args: RunArgs) -> Result<i32, GradeError> {
     if args.timeout == 0 {
         return Err(GradeError::Usage("--timeout must be at least 1 second".into()));
     }
-    let path = args.path.clone().unwrap_or_else(default_workspace);
-    if !path.join("Cargo.toml").is_file() {
-        return Err(GradeError::Usage(format!(
-            "{} has no Cargo.toml; --path must be the root of a Cargo workspace",
-            path.display()
-        )));
-    }
-    let options = RunOptions {
-        path: path.clone(),
-        catalogue: args.catalogue,
-        labs: args.lab,
-        test_filter: args.test,
+    let grader = default_workspace();
+    let source = if in_place {
+        Source::InPlace
+    } else {
+        Source::Submission {
+            tree: args.tree.clone().unwrap_or_else(|| grader.join("target").join("grade-tree")),
+            target_dir: args.target_dir.clone().unwrap_or_else(|| grader_target_dir(&grader)),
+            grader,
+        }
+    };
+    Ok(RunOptions {
+        path,
+        source,
+        check_rules: !args.skip_rules,
+        limits: Limits {
+            memory_bytes: args.memory_limit.0,
+            max_threads: (args.max_threads > 0).then_some(args.max_threads),
+            isolate_network: !args.allow_network,
+        },
+        catalogue: args.catalogue.clone(),
+        labs: args.lab.clone(),
+        test_filter: args.test.clone(),
         seeds,
         real_runs: args.real,
         jobs,
         timeout: Duration::from_secs(args.timeout),
         shard: args.shard,
-        out: args.out,
+        out: None,
         strict: args.strict,
         plain: args.plain,
-        list_only: args.list,
+        list_only: false,
+    })
+}
+
+/// `grade run`.
+fn command_run(args: RunArgs) -> Result<i32, GradeError> {
+    let grader = default_workspace();
+    let (path, in_place) = match &args.path {
+        None => (grader.clone(), true),
+        Some(path) => {
+            // Grading the grader's own workspace is grading in place.
+            let own = path.canonicalize().ok() == grader.canonicalize().ok();
+            (path.clone(), args.in_place || own)
+        }
     };
+    if in_place && !path.join("Cargo.toml").is_file() {
+        return Err(GradeError::Usage(format!(
+            "{} has no Cargo.toml; --path must be the root of a Cargo workspace",
+            path.display()
+        )));
+    }
+    let mut options = run_options(&args.grade, path.clone(), in_place)?;
+    options.out = args.out;
+    options.list_only = args.list;
     let outcome = run::grade(&options)?;
     let Some(out_dir) = outcome.out_dir else {
         return Ok(EXIT_FULL);
@@ -238,6 +343,37 @@ fn command_run(args: RunArgs) -> Result<i32, GradeError> {
     }
 }
 
+/// `grade batch`: 0 when every submission was graded (whatever its score), 1 when some could
+/// not be (their rows say why).
+fn command_batch(args: BatchArgs) -> Result<i32, GradeError> {
+    let out = args.out.clone().unwrap_or_else(|| default_workspace().join("target").join("grade-batch"));
+    let options = run_options(&args.grade, PathBuf::new(), false)?;
+    let graded = batch::batch(&args.submissions, &options, &out)?;
+    let mut text = String::from("Batch\n=====\n");
+    for g in &graded {
+        match &g.results {
+            Ok(r) => {
+                let s = r.compute_score();
+                text.push_str(&format!(
+                    "{:<24} {:>8.2} / {:<6} {}\n",
+                    g.student,
+                    s.earned,
+                    scoreboard::format_points(s.possible),
+                    if s.full { "FULL".to_string() } else { format!("{} run(s) failed", s.failed_runs) }
+                ));
+            }
+            Err(why) => text.push_str(&format!("{:<24} NOT GRADED: {why}\n", g.student)),
+        }
+    }
+    text.push_str(&format!(
+        "Scores: {} (one row per student); each student's results in {}/<student>/.\n",
+        out.join("scores.csv").display(),
+        out.display()
+    ));
+    print_out(&text);
+    Ok(if graded.iter().all(|g| g.results.is_ok()) { EXIT_FULL } else { EXIT_NOT_FULL })
+}
+
 /// `grade merge`.
 fn command_merge(args: MergeArgs) -> Result<i32, GradeError> {
     let out = args.out.unwrap_or_else(|| default_workspace().join("target").join("grade-merged"));
@@ -249,12 +385,12 @@ fn command_merge(args: MergeArgs) -> Result<i32, GradeError> {
 fn finish(results: &Results, out_dir: &Path, graded: Option<&Path>) -> Result<i32, GradeError> {
     let mut text = scoreboard::render(results);
     text.push_str(&format!(
-        "Results: {} (results.json, junit.xml, scoreboard.txt, and a log per failed run).\n",
+        "Results: {} (results.json, gradescope.json, junit.xml, scoreboard.txt, and a log per failed run).\n",
         out_dir.display()
     ));
     if let Some(graded) = graded {
         text.push_str(&format!(
-            "Replay commands run in {}. Wall time {:.1} s.\n",
+            "Replay commands run in {} (or any copy of the handout with the same student files). Wall time {:.1} s.\n",
             graded.display(),
             results.wall_secs
         ));

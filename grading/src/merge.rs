@@ -196,6 +196,13 @@ pub fn combine(shards: &[(PathBuf, Results)]) -> Result<Results, MergeError> {
         if results.skipped != first.skipped {
             return Err(mismatch("the skipped catalogue entries"));
         }
+        if results.submission.as_ref().map(|s| (&s.copied, &s.ignored))
+            != first.submission.as_ref().map(|s| (&s.copied, &s.ignored))
+            || results.rules != first.rules
+            || results.build_failure != first.build_failure
+        {
+            return Err(mismatch("the submission (its student files, ignored files, rules or build)"));
+        }
         if let Some(previous) = by_index.insert(shard.index, path) {
             return Err(MergeError::Duplicate { shard, first: previous.clone(), second: path.clone() });
         }
@@ -216,6 +223,12 @@ pub fn combine(shards: &[(PathBuf, Results)]) -> Result<Results, MergeError> {
     merged.merged_from = shards.iter().filter_map(|(_, r)| r.shard).collect();
     merged.merged_from.sort();
     merged.wall_secs = shards.iter().map(|(_, r)| r.wall_secs).fold(0.0, |a, b| a + b);
+    let mut networks: Vec<&str> = shards.iter().map(|(_, r)| r.network.as_str()).collect();
+    networks.sort_unstable();
+    networks.dedup();
+    if networks.len() > 1 {
+        merged.network = format!("differs between shards: {}", networks.join("; "));
+    }
     for (i, test) in merged.tests.iter_mut().enumerate() {
         test.runs = shards.iter().flat_map(|(_, r)| r.tests[i].runs.iter().cloned()).collect();
         test.runs.sort_by_key(|r| rank(&r.mode));

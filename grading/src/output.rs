@@ -44,7 +44,7 @@ pub fn prepare(dir: &Path) -> Result<(), GradeError> {
     .map_err(io)
 }
 
-/// Writes `results.json`, `junit.xml` and `scoreboard.txt` into `dir`.
+/// Writes `results.json`, `junit.xml`, `gradescope.json` and `scoreboard.txt` into `dir`.
 pub fn write_reports(results: &Results, dir: &Path) -> Result<(), GradeError> {
     let io = |name: &str| {
         let path = dir.join(name);
@@ -55,6 +55,7 @@ pub fn write_reports(results: &Results, dir: &Path) -> Result<(), GradeError> {
     let junit = junit::render(results, dir)
         .map_err(|source| GradeError::JUnit { path: dir.join("junit.xml"), source })?;
     std::fs::write(dir.join("junit.xml"), junit).map_err(io("junit.xml"))?;
+    crate::gradescope::write(results, dir).map_err(io("gradescope.json"))?;
     Ok(())
 }
 

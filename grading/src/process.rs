@@ -11,6 +11,9 @@
 //! * never waits without a bound: if a grandchild keeps the pipe open after the child died,
 //!   the reader is abandoned after a short grace period.
 //!
+//! * runs under the limits of [`crate::limits`] (memory, threads, network) when asked, and
+//!   samples the child's peak RSS and thread count from `/proc` while it runs.
+//!
 //! Processes are not put in their own process group, so that Ctrl-C at the terminal reaches
 //! the test processes too. A process that a test spawns itself is not tracked.
 
@@ -21,6 +24,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::limits::{Limits, ProcStatus, proc_status};
 
 /// The most output kept from one run, in bytes (half from the start, half from the end).
 pub const OUTPUT_CAP: usize = 32 << 20;
@@ -51,13 +56,29 @@ pub struct Captured {
     pub output: Vec<u8>,
     /// Wall time from spawn to exit (or to the kill).
     pub duration: Duration,
+    /// The largest peak RSS seen while it ran (from `/proc`, sampled), bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// The largest peak address-space size seen while it ran, bytes.
+    pub peak_virtual_bytes: Option<u64>,
+    /// The most threads seen alive at once.
+    pub peak_threads: Option<u64>,
+    /// Set when the grader killed it for having more threads than this limit.
+    pub killed_for_threads: Option<u64>,
 }
 
 /// Runs `command` to completion or until `timeout` passes, whichever comes first.
 ///
 /// stdin is closed; stdout and stderr are captured. An error means the process could not be
 /// started (or waited for), not that it failed.
-pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Captured> {
+pub fn run(command: Command, timeout: Duration) -> std::io::Result<Captured> {
+    run_limited(command, timeout, Limits { memory_bytes: None, max_threads: None, isolate_network: false })
+}
+
+/// [`run`] under `limits` ([`crate::limits`]): the memory limit and the network namespace are
+/// set in the child before it starts; its threads and memory are sampled from `/proc` while it
+/// runs, and it is killed if its threads exceed the limit.
+pub fn run_limited(mut command: Command, timeout: Duration, limits: Limits) -> std::io::Result<Captured> {
+    crate::limits::apply(&mut command, limits);
     let (mut reader, writer) = std::io::pipe()?;
     let writer_err = writer.try_clone()?;
     command.stdin(Stdio::null()).stdout(writer).stderr(writer_err);
@@ -88,20 +109,28 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Captured>
 
     let deadline = start + timeout;
     let mut pause = Duration::from_millis(1);
+    let mut seen = ProcStatus::default();
+    let mut killed_for_threads = None;
+    let pid = child.id();
     let exit = loop {
         if let Some(status) = child.try_wait()? {
             break exit_of(status);
         }
+        if let Some(now) = proc_status(pid) {
+            seen.peak_rss_bytes = seen.peak_rss_bytes.max(now.peak_rss_bytes);
+            seen.peak_virtual_bytes = seen.peak_virtual_bytes.max(now.peak_virtual_bytes);
+            seen.threads = seen.threads.max(now.threads);
+            if let (Some(threads), Some(limit)) = (now.threads, limits.max_threads)
+                && threads > limit
+            {
+                killed_for_threads = Some(limit);
+                kill_and_reap(&mut child);
+                break Exit::Signal(Some(9));
+            }
+        }
         let now = Instant::now();
         if now >= deadline {
-            let _ = child.kill();
-            let reaped = Instant::now() + KILL_GRACE;
-            while Instant::now() < reaped {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(5));
-            }
+            kill_and_reap(&mut child);
             break Exit::TimedOut;
         }
         thread::sleep(pause.min(deadline - now));
@@ -110,7 +139,27 @@ pub fn run(mut command: Command, timeout: Duration) -> std::io::Result<Captured>
     let duration = start.elapsed();
     let _ = done_rx.recv_timeout(READER_GRACE);
     let output = lock(&buffer).contents();
-    Ok(Captured { exit, output, duration })
+    Ok(Captured {
+        exit,
+        output,
+        duration,
+        peak_rss_bytes: seen.peak_rss_bytes,
+        peak_virtual_bytes: seen.peak_virtual_bytes,
+        peak_threads: seen.threads,
+        killed_for_threads,
+    })
+}
+
+/// Kills a child (`SIGKILL`, which ends all of its threads) and waits a little for it.
+fn kill_and_reap(child: &mut std::process::Child) {
+    let _ = child.kill();
+    let reaped = Instant::now() + KILL_GRACE;
+    while Instant::now() < reaped {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Locks a mutex, ignoring poisoning (the buffer stays usable whatever happened).

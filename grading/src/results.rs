@@ -8,8 +8,41 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// The version of the `results.json` format.
-pub const FORMAT: u32 = 1;
+/// The version of the `results.json` format (2: verdicts, statistics, warnings, limits, the
+/// submission's ignored files and the rules).
+pub const FORMAT: u32 = 2;
+
+/// The most characters of a run's reason kept in `results.json`.
+pub const REASON_CHARS: usize = 400;
+
+/// `text` on one line: lines trimmed and joined with a space, cut to `max` characters (with
+/// `...`). A multi-line failure keeps its sentence: `get wrong value, key "0", wanted: v , got w`.
+pub fn one_line(text: &str, max: usize) -> String {
+    let joined = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    if joined.chars().count() <= max {
+        joined
+    } else {
+        let cut: String = joined.chars().take(max.saturating_sub(3)).collect();
+        format!("{cut}...")
+    }
+}
+
+/// What one run used, as its harness reported it on the verdict channel.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RunStats {
+    /// Wall time of the run, seconds.
+    pub wall_secs: f64,
+    /// The run's own clock at its end (virtual under sim), seconds.
+    pub elapsed_secs: f64,
+    /// Peak resident set size of the process, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Threads spawned.
+    pub threads: u64,
+    /// RPCs sent.
+    pub rpcs: u64,
+    /// Client operations recorded.
+    pub ops: u64,
+}
 
 /// How a test is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -97,6 +130,19 @@ pub struct RunResult {
     pub log: Option<String>,
     /// The command that replays it, run in the graded workspace.
     pub replay: String,
+    /// Whether the verdict came from the harness's verdict channel (the labs' tests) rather
+    /// than from the output (other packages, whose output is trusted).
+    #[serde(default)]
+    pub verdict_channel: bool,
+    /// What the run used, as the harness reported it.
+    #[serde(default)]
+    pub stats: Option<RunStats>,
+    /// The harness's warnings: statistics out of line, with the likely cause.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Peak RSS as the grader sampled it from `/proc` while the run ran, bytes.
+    #[serde(default)]
+    pub sampled_peak_rss_bytes: Option<u64>,
 }
 
 /// One graded test and its runs.
@@ -144,14 +190,22 @@ impl TestResult {
     }
 }
 
-/// The `cargo test` selector for a binary label: `--test NAME`, or `--lib` for `lib`.
+/// The `cargo test` selector for a binary label: `--test NAME`, `--lib` for `lib`, or nothing
+/// for `*` (a test whose binary is not known because it was not built).
 pub fn cargo_selector(binary: &str) -> String {
-    if binary == "lib" { "--lib".to_string() } else { format!("--test {binary}") }
+    match binary {
+        "lib" => "--lib".to_string(),
+        "*" => String::new(),
+        name => format!("--test {name}"),
+    }
 }
 
-/// The replay command of one run.
+/// The replay command of one run. The grader builds in release mode, so the command does too:
+/// pasting it reuses that build instead of compiling everything again in another profile.
 pub fn replay_command(package: &str, binary: &str, test: &str, mode: &Mode) -> String {
-    format!("{} cargo test -p {package} {} -- --exact {test}", mode.env_prefix(), cargo_selector(binary))
+    let selector = cargo_selector(binary);
+    let selector = if selector.is_empty() { String::new() } else { format!(" {selector}") };
+    format!("{} cargo test --release -p {package}{selector} -- --exact {test}", mode.env_prefix())
 }
 
 /// A catalogue entry that was not graded, and why.
@@ -205,6 +259,39 @@ pub struct Settings {
     pub catalogue: String,
     /// `--strict`: skipped catalogue entries count against a full score.
     pub strict: bool,
+    /// The address-space limit of each run, bytes (`None`: none).
+    #[serde(default)]
+    pub memory_limit_bytes: Option<u64>,
+    /// The most threads a run may have at once (`None`: no limit).
+    #[serde(default)]
+    pub max_threads: Option<u64>,
+    /// Whether the student files were checked against the rules.
+    #[serde(default)]
+    pub rules_checked: bool,
+}
+
+/// A submission graded in the grader's own tree ([`crate::tree`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    /// The submission's folder.
+    pub path: String,
+    /// The grader's tree it was built in.
+    pub tree: String,
+    /// The student files taken from it.
+    pub copied: Vec<String>,
+    /// Its other changes, not used: `raft-tests/tests/lab3a.rs differs from the handout`.
+    pub ignored: Vec<String>,
+    /// How many there were (`ignored` keeps the first ones).
+    pub ignored_total: usize,
+}
+
+/// The rules on the student files ([`crate::rules`]) and what breaking them cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulesReport {
+    /// Every broken rule: `raft/src/raft.rs:12:5: breaks the rule "no unsafe": ...`.
+    pub violations: Vec<String>,
+    /// The labs not built because of them: `Lab 3 (Raft)`.
+    pub blocked: Vec<String>,
 }
 
 /// Everything `results.json` holds.
@@ -229,6 +316,18 @@ pub struct Results {
     pub skipped: Vec<Skipped>,
     /// Tests in the built binaries that no catalogue entry names: `package binary test`.
     pub uncatalogued: Vec<String>,
+    /// The submission, when one was graded in the grader's tree.
+    #[serde(default)]
+    pub submission: Option<Submission>,
+    /// The rules on the student files.
+    #[serde(default)]
+    pub rules: RulesReport,
+    /// Why nothing (or not everything) could be built, when the build failed.
+    #[serde(default)]
+    pub build_failure: Option<String>,
+    /// Whether runs had no network: `isolated`, or why not.
+    #[serde(default)]
+    pub network: String,
     /// Wall time of the run, seconds (the sum over shards for a merge).
     pub wall_secs: f64,
     /// The score, for readers of the file; recomputed from `tests` by the grader.
@@ -324,6 +423,10 @@ mod tests {
             reason: None,
             log: None,
             replay: String::new(),
+            verdict_channel: true,
+            stats: None,
+            warnings: Vec::new(),
+            sampled_peak_rss_bytes: None,
         }
     }
 
@@ -364,12 +467,19 @@ mod tests {
                 test_filter: None,
                 catalogue: "t".into(),
                 strict: false,
+                memory_limit_bytes: None,
+                max_threads: None,
+                rules_checked: false,
             },
             shard: None,
             merged_from: Vec::new(),
             tests: Vec::new(),
             skipped: Vec::new(),
             uncatalogued: Vec::new(),
+            submission: None,
+            rules: RulesReport::default(),
+            build_failure: None,
+            network: String::new(),
             wall_secs: 0.0,
             score: Score {
                 earned: 0.0,
@@ -394,11 +504,18 @@ mod tests {
         assert_eq!(back.mode, Mode::Sim { seed: 7 });
         assert_eq!(
             replay_command("raft", "raft_3a", "x_3a", &Mode::Sim { seed: 7 }),
-            "LAB_SEED=7 cargo test -p raft --test raft_3a -- --exact x_3a"
+            "LAB_SEED=7 cargo test --release -p raft --test raft_3a -- --exact x_3a"
         );
         assert_eq!(
             replay_command("raft", "lib", "m::x", &Mode::Real { index: 1 }),
-            "LAB_RUNTIME=real cargo test -p raft --lib -- --exact m::x"
+            "LAB_RUNTIME=real cargo test --release -p raft --lib -- --exact m::x"
         );
+    }
+
+    #[test]
+    fn one_line_keeps_the_sentence() {
+        let failure = "get wrong value, key \"0\", wanted:\nx 0 0 y\n, got\nx 0 1 y";
+        assert_eq!(one_line(failure, 400), "get wrong value, key \"0\", wanted: x 0 0 y , got x 0 1 y");
+        assert_eq!(one_line("abcdefghij", 8), "abcde...");
     }
 }

@@ -15,7 +15,7 @@
 //! 6. **Report**: the scoreboard, `results.json`, `junit.xml`, and a log of every run that
 //!    did not pass at `<results>/<test>/<seed>.log` (`real-<k>.log` for real-mode runs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,23 +24,61 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cargo::{self, TestBinary, Workspace};
+use crate::cargo::{self, BuildError, TestBinary, Workspace};
 use crate::catalogue::{BinarySpec, Catalogue, Entry, part_matches};
 use crate::error::GradeError;
+use crate::labs::Labs;
+use crate::limits::{self, Limits};
 use crate::output;
 use crate::process::{self, Exit};
 use crate::progress::Progress;
-use crate::results::{self, Mode, Outcome, Results, RunResult, Settings, Shard, Skipped, TestResult};
+use crate::results::{
+    self, Mode, Outcome, Results, RulesReport, RunResult, Settings, Shard, Skipped, Submission, TestResult,
+};
+use crate::tree::{self, TreeRequest};
+use crate::verdict::{self, Expected};
 
 /// Environment variables of the lab runtime that the grader sets itself, so that the
 /// caller's environment cannot change what a run means.
-const LAB_VARS: [&str; 4] = ["LAB_SEED", "LAB_SEEDS", "LAB_RUNTIME", "LAB_CHECK_DETERMINISM"];
+const LAB_VARS: [&str; 7] = [
+    "LAB_SEED",
+    "LAB_SEEDS",
+    "LAB_RUNTIME",
+    "LAB_CHECK_DETERMINISM",
+    "LAB_VERDICT_FILE",
+    "LAB_REPORT",
+    "LAB_SPIN_LIMIT_MS",
+];
+
+/// How `grade run` treats the tree at `--path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Grade the tree as it is, with its own tests and runtime: the grader's own workspace
+    /// (`make grade`), or a workspace given with `--in-place`.
+    InPlace,
+    /// A submission: build and grade it in the grader's tree ([`crate::tree`]).
+    Submission {
+        /// The grader's own workspace, whose handout is the tree.
+        grader: PathBuf,
+        /// Where the tree goes.
+        tree: PathBuf,
+        /// Where the tree is built.
+        target_dir: PathBuf,
+    },
+}
 
 /// What `grade run` was asked to do.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The workspace to grade.
+    /// The workspace or submission to grade.
     pub path: PathBuf,
+    /// Whether `path` is graded in place or in the grader's tree.
+    pub source: Source,
+    /// Check the student files against the rules before building (on unless the grader's own
+    /// tests of its run-time defences turn it off).
+    pub check_rules: bool,
+    /// The limits of each run.
+    pub limits: Limits,
     /// A catalogue file instead of the built-in one.
     pub catalogue: Option<PathBuf>,
     /// Parts to grade (empty: all).
@@ -67,7 +105,7 @@ pub struct RunOptions {
     pub list_only: bool,
 }
 
-/// A catalogue entry resolved to one test of one built binary.
+/// A catalogue entry resolved to one test of one built binary (or to a reason it cannot run).
 #[derive(Debug, Clone)]
 pub struct GradedTest {
     /// The catalogue entry.
@@ -82,6 +120,11 @@ pub struct GradedTest {
     pub dir: PathBuf,
     /// Its log folder within the results folder.
     pub log_dir: String,
+    /// Whether its verdict must come from the harness's verdict channel: true for the labs'
+    /// tests ([`crate::labs`]), whose code under test is the student's.
+    pub verdict_channel: bool,
+    /// Why every run of it fails without running (a broken rule, a failed build).
+    pub not_built: Option<String>,
 }
 
 /// One planned run.
@@ -115,12 +158,89 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
     }
     let catalogue = Catalogue::load(options.catalogue.as_deref())?;
     let selected = select(&catalogue, options)?;
+    let labs = Labs::builtin();
+    let graded_labs: BTreeSet<String> =
+        selected.iter().filter_map(|e| labs.of_part(&e.part)).map(|l| l.id.clone()).collect();
+    let with_uses = labs.with_dependencies(&graded_labs);
 
-    let workspace = Workspace::load(&options.path)?;
+    // Where to build: the tree as it is, or the grader's tree with the student's files.
+    let (root, target_dir, submission, rules, blocked, _tree) = match &options.source {
+        Source::InPlace => {
+            let mut violations = Vec::new();
+            if options.check_rules {
+                for lab in &with_uses {
+                    for file in &lab.files {
+                        if let Ok(text) = std::fs::read_to_string(options.path.join(file)) {
+                            violations.extend(crate::rules::check(file, &text));
+                        }
+                    }
+                }
+            }
+            let broken: BTreeSet<String> =
+                violations.iter().filter_map(|v| labs.owner_of(&v.file)).map(|l| l.id.clone()).collect();
+            let blocked = labs.blocked_by(&broken);
+            (options.path.clone(), None, None, violations, blocked, None)
+        }
+        Source::Submission { grader, tree, target_dir } => {
+            let request = TreeRequest {
+                source: grader,
+                submission: &options.path,
+                tree,
+                labs: with_uses.clone(),
+                check_rules: options.check_rules,
+            };
+            let made = tree::prepare(&request)?;
+            let submission = Submission {
+                path: options.path.display().to_string(),
+                tree: made.root.display().to_string(),
+                copied: made.copied.clone(),
+                ignored: made.ignored.iter().map(|i| format!("{} {}", i.path, i.why)).collect(),
+                ignored_total: made.ignored_total,
+            };
+            let root = made.root.clone();
+            let (violations, blocked) = (made.violations.clone(), made.blocked.clone());
+            (root, Some(target_dir.clone()), Some(submission), violations, blocked, Some(made))
+        }
+    };
+    for v in &rules {
+        eprintln!("grade: {v}");
+    }
+    let rules = RulesReport {
+        violations: rules.iter().map(ToString::to_string).collect(),
+        // Only the labs this grading builds: the others were not going to be built anyway.
+        blocked: with_uses.iter().filter(|l| blocked.contains(&l.id)).map(|l| l.title()).collect(),
+    };
+    let blocked_reason = |entry: &Entry| -> Option<String> {
+        let lab = labs.of_part(&entry.part)?;
+        if !blocked.contains(&lab.id) {
+            return None;
+        }
+        let own: Vec<&String> =
+            rules.violations.iter().filter(|v| lab.files.iter().any(|f| v.starts_with(f.as_str()))).collect();
+        Some(match own.first() {
+            Some(first) => format!(
+                "not built: {first}{}",
+                if own.len() > 1 {
+                    format!(" (and {} more broken rules)", own.len() - 1)
+                } else {
+                    String::new()
+                }
+            ),
+            None => format!(
+                "not built: {} builds on a lab whose student files break the rules ({})",
+                lab.title(),
+                rules.violations.first().map(String::as_str).unwrap_or("see the scoreboard")
+            ),
+        })
+    };
+
+    let workspace = Workspace::load(&root)?;
+    let buildable: Vec<&Entry> = selected.iter().filter(|e| blocked_reason(e).is_none()).collect();
     let mut packages: Vec<String> =
-        selected.iter().map(|e| e.package.clone()).filter(|p| workspace.packages.contains_key(p)).collect();
+        buildable.iter().map(|e| e.package.clone()).filter(|p| workspace.packages.contains_key(p)).collect();
     packages.sort();
     packages.dedup();
+    let mut build_failure = None;
     let binaries = if packages.is_empty() {
         Vec::new()
     } else {
@@ -129,7 +249,20 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
             packages.join(", "),
             workspace.root.display()
         );
-        cargo::build_tests(&workspace, &packages)?
+        match cargo::build_tests(&workspace, &packages, target_dir.as_deref()) {
+            Ok(binaries) => binaries,
+            // A submission that does not build scores zero, with the compiler's first error; a
+            // tree graded in place that does not build is the grader user's to fix.
+            Err(BuildError::Build { first_error, .. }) if submission.is_some() => {
+                build_failure = Some(format!(
+                    "the build failed: {}",
+                    first_error
+                        .unwrap_or_else(|| "see the compiler's messages in the grader's output".into())
+                ));
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     let listed: Vec<(TestBinary, Result<Vec<String>, String>)> = binaries
         .into_iter()
@@ -139,7 +272,23 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
             (b, tests)
         })
         .collect();
-    let (tests, skipped) = resolve(&selected, &workspace, &listed);
+    let buildable_entries: Vec<Entry> = buildable.iter().map(|e| (*e).clone()).collect();
+    let (mut tests, skipped) = if build_failure.is_some() {
+        (Vec::new(), Vec::new())
+    } else {
+        resolve(&buildable_entries, &workspace, &listed)
+    };
+    // Entries that were not built still count: each of their runs fails with the reason.
+    for entry in &selected {
+        if let Some(reason) = blocked_reason(entry).or_else(|| build_failure.clone()) {
+            tests.push(unbuilt(entry, &workspace, reason));
+        }
+    }
+    tests.sort_by_key(|t| t.entry.line);
+    for t in &mut tests {
+        t.verdict_channel = labs.of_tests_package(&t.entry.package).is_some();
+    }
+    assign_log_dirs(&mut tests);
     let uncatalogued = uncatalogued(&catalogue, &listed);
 
     let settings = Settings {
@@ -150,17 +299,38 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
         test_filter: options.test_filter.clone(),
         catalogue: catalogue.origin.clone(),
         strict: options.strict,
+        memory_limit_bytes: options.limits.memory_bytes,
+        max_threads: options.limits.max_threads,
+        rules_checked: options.check_rules,
     };
     let planned_runs = (options.seeds.len() as u32) + options.real_runs;
+    let context =
+        Context { settings, submission, rules, build_failure, network: String::new(), uncatalogued, started };
 
     if options.list_only {
-        print_list(&tests, &skipped, &uncatalogued, planned_runs);
-        let results = assemble(options, settings, &tests, Vec::new(), skipped, uncatalogued, started);
+        print_list(&tests, &skipped, &context.uncatalogued, planned_runs);
+        let results = assemble(options, context, &tests, Vec::new(), skipped);
         return Ok(Outcomes { results, out_dir: None });
     }
 
-    let out_dir = options.out.clone().unwrap_or_else(|| workspace.root.join("target").join("grade"));
+    // Absolute: the runs work in their package's folder, and find their verdict file by it.
+    let out_dir =
+        output::absolute(&options.out.clone().unwrap_or_else(|| options.path.join("target").join("grade")));
     output::prepare(&out_dir)?;
+    let mut limits = options.limits;
+    let network = if limits.isolate_network {
+        match limits::probe_network_isolation() {
+            Ok(()) => "isolated (each run in a network namespace of its own)".to_string(),
+            Err(why) => {
+                limits.isolate_network = false;
+                eprintln!("grade: warning: graded runs will have the machine's network: {why}");
+                format!("NOT isolated: {why}")
+            }
+        }
+    } else {
+        "not isolated (--network allowed)".to_string()
+    };
+    let context = Context { network, ..context };
 
     let all_runs = plan(tests.len(), &options.seeds, options.real_runs);
     let runs = match options.shard {
@@ -177,10 +347,40 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
         options.jobs.min(runs.len().max(1)),
         out_dir.display()
     );
-    let finished = execute(&tests, &runs, options, &out_dir);
-    let results = assemble(options, settings, &tests, finished, skipped, uncatalogued, started);
+    let finished = execute(&tests, &runs, options, limits, &out_dir);
+    let results = assemble(options, context, &tests, finished, skipped);
     output::write_reports(&results, &out_dir)?;
     Ok(Outcomes { results, out_dir: Some(out_dir) })
+}
+
+/// What [`assemble`] needs besides the runs.
+struct Context {
+    settings: Settings,
+    submission: Option<Submission>,
+    rules: RulesReport,
+    build_failure: Option<String>,
+    network: String,
+    uncatalogued: Vec<String>,
+    started: Instant,
+}
+
+/// A catalogue entry that cannot run: every run of it fails with `reason`.
+fn unbuilt(entry: &Entry, workspace: &Workspace, reason: String) -> GradedTest {
+    let binary = match &entry.binary {
+        BinarySpec::Test(name) => name.clone(),
+        BinarySpec::Lib => "lib".into(),
+        BinarySpec::Any => "*".into(),
+    };
+    GradedTest {
+        entry: entry.clone(),
+        binary,
+        test: entry.test.clone(),
+        exe: PathBuf::new(),
+        dir: workspace.packages.get(&entry.package).cloned().unwrap_or_else(|| workspace.root.clone()),
+        log_dir: String::new(),
+        verdict_channel: false,
+        not_built: Some(reason),
+    }
 }
 
 /// Applies `--lab` and `--test` to the catalogue; a `--lab` that matches no part is an error.
@@ -316,6 +516,8 @@ pub fn resolve(
                     exe: binary.exe.clone(),
                     dir: binary.dir.clone(),
                     log_dir: String::new(),
+                    verdict_channel: false,
+                    not_built: None,
                 });
             }
             many => skipped.push(skip(format!(
@@ -325,7 +527,6 @@ pub fn resolve(
             ))),
         }
     }
-    assign_log_dirs(&mut graded);
     (graded, skipped)
 }
 
@@ -401,6 +602,7 @@ fn execute(
     tests: &[GradedTest],
     runs: &[RunSpec],
     options: &RunOptions,
+    limits: Limits,
     out_dir: &Path,
 ) -> Vec<(RunSpec, RunResult)> {
     // Real-mode runs take real time: start them first so that they do not finish last.
@@ -410,6 +612,10 @@ fn execute(
     let next = Arc::new(AtomicUsize::new(0));
     let tests = Arc::new(tests.to_vec());
     let runs_shared = Arc::new(runs.to_vec());
+    let verdicts = out_dir.join(".verdicts");
+    if let Err(e) = std::fs::create_dir_all(&verdicts) {
+        eprintln!("grade: cannot create {}: {e}; runs that need a verdict will fail", verdicts.display());
+    }
     let (tx, rx) = mpsc::channel::<(usize, RunResult)>();
     let workers = options.jobs.min(runs.len()).max(1);
     let mut handles = Vec::new();
@@ -418,12 +624,14 @@ fn execute(
             (Arc::clone(&order), Arc::clone(&next), Arc::clone(&tests), Arc::clone(&runs_shared), tx.clone());
         let timeout = options.timeout;
         let out_dir = out_dir.to_path_buf();
+        let verdicts = verdicts.clone();
         let spawned = thread::Builder::new().name(format!("grade-worker-{worker}")).spawn(move || {
             loop {
                 let slot = next.fetch_add(1, Ordering::SeqCst);
                 let Some(&index) = order.get(slot) else { break };
                 let spec = runs[index];
-                let result = run_one(&tests[spec.test], spec.mode, timeout, &out_dir);
+                let verdict_file = verdicts.join(format!("{index}.jsonl"));
+                let result = run_one(&tests[spec.test], spec.mode, timeout, limits, &out_dir, &verdict_file);
                 if tx.send((index, result)).is_err() {
                     break;
                 }
@@ -446,33 +654,55 @@ fn execute(
     for handle in handles {
         let _ = handle.join();
     }
+    let _ = std::fs::remove_dir_all(&verdicts);
     runs.iter()
         .zip(done)
         .map(|(spec, result)| {
             let result = result.unwrap_or_else(|| {
                 let test = &tests[spec.test];
-                RunResult {
-                    mode: spec.mode,
-                    outcome: Outcome::Error,
-                    seconds: 0.0,
-                    exit_code: None,
-                    reason: Some("the grader's worker stopped before this run".into()),
-                    log: None,
-                    replay: results::replay_command(
-                        &test.entry.package,
-                        &test.binary,
-                        &test.test,
-                        &spec.mode,
-                    ),
-                }
+                let mut r = failed_run(
+                    test,
+                    spec.mode,
+                    Outcome::Error,
+                    "the grader's worker stopped before this run",
+                );
+                r.verdict_channel = test.verdict_channel;
+                r
             });
             (*spec, result)
         })
         .collect()
 }
 
+/// A run that did not happen, or ended before it could say anything.
+fn failed_run(test: &GradedTest, mode: Mode, outcome: Outcome, reason: &str) -> RunResult {
+    RunResult {
+        mode,
+        outcome,
+        seconds: 0.0,
+        exit_code: None,
+        reason: Some(reason.to_string()),
+        log: None,
+        replay: results::replay_command(&test.entry.package, &test.binary, &test.test, &mode),
+        verdict_channel: test.verdict_channel,
+        stats: None,
+        warnings: Vec::new(),
+        sampled_peak_rss_bytes: None,
+    }
+}
+
 /// Runs one (test, mode) and saves its log if it did not pass.
-fn run_one(test: &GradedTest, mode: Mode, timeout: Duration, out_dir: &Path) -> RunResult {
+fn run_one(
+    test: &GradedTest,
+    mode: Mode,
+    timeout: Duration,
+    limits: Limits,
+    out_dir: &Path,
+    verdict_file: &Path,
+) -> RunResult {
+    if let Some(reason) = &test.not_built {
+        return failed_run(test, mode, Outcome::Fail, reason);
+    }
     let replay = results::replay_command(&test.entry.package, &test.binary, &test.test, &mode);
     let mut command = Command::new(&test.exe);
     command
@@ -487,6 +717,11 @@ fn run_one(test: &GradedTest, mode: Mode, timeout: Duration, out_dir: &Path) -> 
         Mode::Sim { seed } => command.env("LAB_SEED", seed.to_string()),
         Mode::Real { .. } => command.env("LAB_RUNTIME", "real"),
     };
+    // A fresh, empty verdict file per run: the harness appends its records to it.
+    let verdict_ready = std::fs::write(verdict_file, b"");
+    if test.verdict_channel {
+        command.env("LAB_VERDICT_FILE", verdict_file);
+    }
     let command_line = format!(
         "{} {} --exact {} --test-threads=1 --nocapture   (in {})",
         mode.env_prefix(),
@@ -494,26 +729,69 @@ fn run_one(test: &GradedTest, mode: Mode, timeout: Duration, out_dir: &Path) -> 
         test.test,
         test.dir.display()
     );
-    let (outcome, exit_code, reason, seconds, output) = match process::run(command, timeout) {
-        Err(e) => (
-            Outcome::Error,
-            None,
-            Some(format!("could not start {}: {e}", test.exe.display())),
-            0.0,
-            Vec::new(),
-        ),
-        Ok(captured) => {
+    let mut result = RunResult {
+        mode,
+        outcome: Outcome::Error,
+        seconds: 0.0,
+        exit_code: None,
+        reason: None,
+        log: None,
+        replay,
+        verdict_channel: test.verdict_channel,
+        stats: None,
+        warnings: Vec::new(),
+        sampled_peak_rss_bytes: None,
+    };
+    let mut verdict_text = String::new();
+    let output = match (verdict_ready, process::run_limited(command, timeout, limits)) {
+        (Err(e), _) if test.verdict_channel => {
+            result.reason =
+                Some(format!("could not create the verdict file {}: {e}", verdict_file.display()));
+            Vec::new()
+        }
+        (_, Err(e)) => {
+            result.reason = Some(format!("could not start {}: {e}", test.exe.display()));
+            Vec::new()
+        }
+        (_, Ok(captured)) => {
             let text = String::from_utf8_lossy(&captured.output);
-            let (outcome, reason) = classify(captured.exit, &text, timeout);
-            let code = match captured.exit {
+            result.seconds = captured.duration.as_secs_f64();
+            result.exit_code = match captured.exit {
                 Exit::Code(c) => Some(c),
                 _ => None,
             };
-            (outcome, code, reason, captured.duration.as_secs_f64(), captured.output)
+            result.sampled_peak_rss_bytes = captured.peak_rss_bytes;
+            let (outcome, reason) = if let Some(limit) = captured.killed_for_threads {
+                (
+                    Outcome::Fail,
+                    Some(format!(
+                        "too many threads: more than {limit} alive at once, so the grader killed the run; \
+                         look for threads that never end (a thread per RPC or per tick)"
+                    )),
+                )
+            } else if let Some(oom) = out_of_memory(&text, captured.exit, limits, captured.peak_rss_bytes) {
+                (Outcome::Fail, Some(oom))
+            } else if test.verdict_channel {
+                verdict_text = std::fs::read_to_string(verdict_file).unwrap_or_default();
+                if captured.exit == Exit::TimedOut {
+                    (Outcome::Timeout, Some(timeout_reason(timeout)))
+                } else {
+                    let expected = Expected { test: &test.test, mode };
+                    let judged =
+                        verdict::judge(captured.exit, verdict::parse(&verdict_text), expected, &text);
+                    result.stats = judged.stats;
+                    result.warnings = judged.warnings;
+                    (if judged.passed { Outcome::Pass } else { Outcome::Fail }, judged.reason)
+                }
+            } else {
+                classify(captured.exit, &text, timeout)
+            };
+            result.outcome = outcome;
+            result.reason = reason.map(|r| results::one_line(&r, results::REASON_CHARS));
+            captured.output
         }
     };
-    let mut result = RunResult { mode, outcome, seconds, exit_code, reason, log: None, replay };
-    if outcome != Outcome::Pass {
+    if result.outcome != Outcome::Pass {
         let relative = format!("{}/{}", test.log_dir, mode.log_file());
         let path = out_dir.join(&test.log_dir).join(mode.log_file());
         let written = std::fs::create_dir_all(out_dir.join(&test.log_dir)).and_then(|()| {
@@ -530,12 +808,18 @@ fn run_one(test: &GradedTest, mode: Mode, timeout: Duration, out_dir: &Path) -> 
             writeln!(
                 file,
                 "# outcome: {} after {:.2} s: {}",
-                outcome.word(),
-                seconds,
+                result.outcome.word(),
+                result.seconds,
                 result.reason.as_deref().unwrap_or("")
             )?;
             writeln!(file, "# replay (in the graded workspace): {}", result.replay)?;
             writeln!(file, "# command: {command_line}")?;
+            if test.verdict_channel {
+                writeln!(file, "# verdict records (from the harness, not from the output):")?;
+                for line in verdict_text.lines() {
+                    writeln!(file, "#   {line}")?;
+                }
+            }
             writeln!(file, "#")?;
             file.write_all(&output)
         });
@@ -547,17 +831,39 @@ fn run_one(test: &GradedTest, mode: Mode, timeout: Duration, out_dir: &Path) -> 
     result
 }
 
-/// Decides a run's outcome from how it ended and what it printed.
+/// The reason of a run killed at the timeout.
+fn timeout_reason(timeout: Duration) -> String {
+    format!("timed out after {} s; the grader killed it", timeout.as_secs_f64())
+}
+
+/// "Out of memory", when the output or the way the run ended says so.
+fn out_of_memory(output: &str, exit: Exit, limits: Limits, peak_rss: Option<u64>) -> Option<String> {
+    let failed_allocation =
+        output.lines().find(|l| l.contains("memory allocation of ") && l.contains(" failed"));
+    let killed = exit == Exit::Signal(Some(9));
+    if failed_allocation.is_none() && !(killed && output.contains("Out of memory")) {
+        return None;
+    }
+    let limit = limits
+        .memory_bytes
+        .map(|b| format!(" at the grader's limit of {} of address space", limits::format_size(b)))
+        .unwrap_or_default();
+    let peak = peak_rss.map(|b| format!("; peak RSS {}", limits::format_size(b))).unwrap_or_default();
+    Some(format!(
+        "out of memory{limit}{peak} ({}); look for state that grows without bound",
+        failed_allocation.map(str::trim).unwrap_or("killed by the system")
+    ))
+}
+
+/// Decides a run's outcome from how it ended and what it printed. Only for tests that are not
+/// the labs' (the grader's own fixtures): a lab test's verdict comes from [`crate::verdict`].
 ///
 /// A pass needs exit code 0 *and* libtest's summary saying at least one test passed: a
 /// binary that exits 0 without running the test (a name that matched nothing, an ignored
 /// test) must not earn points.
 pub fn classify(exit: Exit, output: &str, timeout: Duration) -> (Outcome, Option<String>) {
     match exit {
-        Exit::TimedOut => (
-            Outcome::Timeout,
-            Some(format!("timed out after {} s; the grader killed it", timeout.as_secs_f64())),
-        ),
+        Exit::TimedOut => (Outcome::Timeout, Some(timeout_reason(timeout))),
         Exit::Code(0) => {
             if passed_count(output) >= 1 {
                 (Outcome::Pass, None)
@@ -606,30 +912,35 @@ fn passed_count(output: &str) -> usize {
 
 /// The first panic message in the output, on one line.
 ///
-/// When the message's first line is a heading that ends with `:` (the labs harness writes
-/// "`<test>` failed under sim with seed 3:" and then the diagnosis, indented), the next
-/// line is the more useful summary, so it is returned instead.
+/// The labs harness heads its message with "`<test>` failed under sim with seed 3:" and then
+/// the diagnosis, indented; the heading is skipped, and the message ends before its
+/// `report:` and `replay:` lines. The other lines are joined, so that a message whose first
+/// line ends with a colon (`get wrong value, key "0", wanted:`) keeps its sentence.
 pub fn panic_message(output: &str) -> Option<String> {
     let lines: Vec<&str> = output.lines().collect();
     let at = lines.iter().position(|l| l.contains("panicked at"))?;
     let line = lines[at];
     // Rust 1.73+: "thread 'x' panicked at src/a.rs:1:2:" and the message on the next lines.
     if line.trim_end().ends_with(':') {
-        let message: Vec<&str> = lines[at + 1..]
+        let mut message: Vec<&str> = lines[at + 1..]
             .iter()
             .take_while(|l| {
                 !(l.starts_with("stack backtrace:")
                     || l.starts_with("note: ")
                     || l.starts_with("thread '")
-                    || l.starts_with("test result:"))
+                    || l.starts_with("test result:")
+                    || l.starts_with("replay: ")
+                    || l.starts_with("report: "))
             })
             .map(|l| l.trim())
             .filter(|l| !l.is_empty())
             .collect();
+        if message.len() > 1 && is_harness_heading(message[0]) {
+            message.remove(0);
+        }
         return match message.as_slice() {
             [] => None,
-            [heading, next, ..] if heading.ends_with(':') => Some(next.to_string()),
-            [first, ..] => Some(first.to_string()),
+            lines => Some(results::one_line(&lines.join("\n"), results::REASON_CHARS)),
         };
     }
     // Older: "thread 'x' panicked at 'message', src/a.rs:1:2".
@@ -637,17 +948,20 @@ pub fn panic_message(output: &str) -> Option<String> {
     Some(rest.trim().to_string())
 }
 
+/// Whether `line` is the harness's heading: "`x` failed under sim with seed 3:".
+fn is_harness_heading(line: &str) -> bool {
+    line.ends_with(':') && line.contains(" failed under ") && line.contains(" with seed ")
+}
+
 /// Builds the [`Results`] of a run.
 fn assemble(
     options: &RunOptions,
-    settings: Settings,
+    context: Context,
     tests: &[GradedTest],
     finished: Vec<(RunSpec, RunResult)>,
     skipped: Vec<Skipped>,
-    uncatalogued: Vec<String>,
-    started: Instant,
 ) -> Results {
-    let planned_runs = settings.seeds.len() as u32 + settings.real_runs;
+    let planned_runs = context.settings.seeds.len() as u32 + context.settings.real_runs;
     let mut per_test: Vec<Vec<RunResult>> = vec![Vec::new(); tests.len()];
     for (spec, result) in finished {
         per_test[spec.test].push(result);
@@ -671,13 +985,17 @@ fn assemble(
         format: results::FORMAT,
         tool: format!("grade {}", env!("CARGO_PKG_VERSION")),
         graded_path: options.path.display().to_string(),
-        settings,
+        settings: context.settings,
         shard: options.shard,
         merged_from: Vec::new(),
         tests,
         skipped,
-        uncatalogued,
-        wall_secs: started.elapsed().as_secs_f64(),
+        uncatalogued: context.uncatalogued,
+        submission: context.submission,
+        rules: context.rules,
+        build_failure: context.build_failure,
+        network: context.network,
+        wall_secs: context.started.elapsed().as_secs_f64(),
         score: results::Score {
             earned: 0.0,
             possible: 0.0,
@@ -773,6 +1091,16 @@ mod tests {
         assert_eq!(panic_message(output).as_deref(), Some("deadlock: no thread can run"));
         let lone = "thread 'd' panicked at a.rs:1:1:\nonly a heading:\nnote: run with RUST_BACKTRACE=1\n";
         assert_eq!(panic_message(lone).as_deref(), Some("only a heading:"));
+    }
+
+    /// issue 14: a multi-line failure shows its sentence, not its last value.
+    #[test]
+    fn multi_line_failures_keep_their_sentence() {
+        let output = "thread 'main' panicked at kvraft-tests/src/lib.rs:10:5:\nget wrong value, key \"0\", wanted:\nx 0 0 y\n, got\nx 0 1 y\nnote: run with RUST_BACKTRACE=1\n";
+        assert_eq!(
+            panic_message(output).as_deref(),
+            Some("get wrong value, key \"0\", wanted: x 0 0 y , got x 0 1 y")
+        );
     }
 
     #[test]

@@ -60,6 +60,29 @@ pub fn render(results: &Results) -> String {
         settings.catalogue,
         if filters.is_empty() { String::new() } else { format!(", filtered by {}", filters.join(" ")) }
     );
+    let mut limits = Vec::new();
+    limits.push(match settings.memory_limit_bytes {
+        Some(b) => format!("memory {} (address space)", crate::limits::format_size(b)),
+        None => "no memory limit".to_string(),
+    });
+    limits.push(match settings.max_threads {
+        Some(n) => format!("at most {n} threads at once"),
+        None => "no thread limit".to_string(),
+    });
+    if !results.network.is_empty() {
+        limits.push(format!("network {}", results.network));
+    }
+    let _ = writeln!(out, "Limits per run: {}.", limits.join("; "));
+    if !settings.rules_checked {
+        let _ = writeln!(out, "The rules on student files were NOT checked (--skip-rules).");
+    }
+    if let Some(sub) = &results.submission {
+        let _ = writeln!(
+            out,
+            "Submission: graded in the grader's own tree, with these files of the submission: {}.",
+            if sub.copied.is_empty() { "none".to_string() } else { sub.copied.join(", ") }
+        );
+    }
     if let Some(shard) = results.shard {
         let planned: usize = results.tests.iter().map(|t| t.planned_runs as usize).sum();
         let _ = writeln!(
@@ -70,6 +93,7 @@ pub fn render(results: &Results) -> String {
         );
     }
     let _ = writeln!(out);
+    render_rules(&mut out, results);
 
     if results.tests.is_empty() {
         render_nothing_graded(&mut out, results);
@@ -77,9 +101,86 @@ pub fn render(results: &Results) -> String {
         render_table(&mut out, results, per_test);
     }
     render_failures(&mut out, results);
+    render_warnings(&mut out, results);
+    render_ignored(&mut out, results);
     render_skipped(&mut out, results);
     render_uncatalogued(&mut out, results);
     out
+}
+
+/// How many ignored files and warnings the scoreboard shows.
+const LISTED: usize = 20;
+
+/// Broken rules and a failed build: why tests were not even run.
+fn render_rules(out: &mut String, results: &Results) {
+    if !results.rules.violations.is_empty() {
+        let _ = writeln!(
+            out,
+            "Broken rules ({}); {} {} not built and score(s) nothing. The rules are in each lab's \
+             handout, under \"Rules for your code\":",
+            results.rules.violations.len(),
+            if results.rules.blocked.is_empty() {
+                "nothing".to_string()
+            } else {
+                results.rules.blocked.join(", ")
+            },
+            if results.rules.blocked.len() == 1 { "was" } else { "were" }
+        );
+        for v in &results.rules.violations {
+            let _ = writeln!(out, "  {v}");
+        }
+        let _ = writeln!(out);
+    }
+    if let Some(failure) = &results.build_failure {
+        let _ = writeln!(out, "Not built: {failure}. Every run of the tests below fails.");
+        let _ = writeln!(out);
+    }
+}
+
+/// Runs whose statistics were out of line (slow, large, many threads or RPCs).
+fn render_warnings(out: &mut String, results: &Results) {
+    let flagged: Vec<(&TestResult, &crate::results::RunResult, &String)> = results
+        .tests
+        .iter()
+        .flat_map(|t| t.runs.iter().flat_map(move |r| r.warnings.iter().map(move |w| (t, r, w))))
+        .collect();
+    if flagged.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Warnings ({}): runs out of line, with the likely cause (a pathological run that passes is \
+         still a bug){}:",
+        flagged.len(),
+        if flagged.len() > LISTED {
+            format!("; the first {LISTED}, all in results.json")
+        } else {
+            String::new()
+        }
+    );
+    for (t, r, w) in flagged.iter().take(LISTED) {
+        let _ = writeln!(out, "  {} {} {} ({}): {}", t.part, t.package, t.test, r.mode.label(), w);
+    }
+    let _ = writeln!(out);
+}
+
+/// The submission's files that the grader did not use.
+fn render_ignored(out: &mut String, results: &Results) {
+    let Some(sub) = &results.submission else { return };
+    if sub.ignored.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Ignored: {} file(s) of the submission are not the student's and differ from the handout; the \
+         grader used its own{}:",
+        sub.ignored_total,
+        if sub.ignored_total > LISTED { format!(" (the first {LISTED})") } else { String::new() }
+    );
+    for file in sub.ignored.iter().take(LISTED) {
+        let _ = writeln!(out, "  ignored: {file}");
+    }
+    let _ = writeln!(out);
 }
 
 /// The explanation when no test was graded.
@@ -213,6 +314,12 @@ fn notes(t: &TestResult) -> String {
             n => notes.push(format!("{n} {word}s")),
         }
     }
+    let warned = t.runs.iter().filter(|r| !r.warnings.is_empty()).count();
+    match warned {
+        0 => {}
+        1 => notes.push("1 warning".to_string()),
+        n => notes.push(format!("{n} runs with warnings")),
+    }
     if t.runs.is_empty() {
         notes.push("no runs in this shard".to_string());
     }
@@ -337,6 +444,34 @@ mod tests {
         assert_eq!(describe_seeds(&[7]), "7");
         assert_eq!(describe_seeds(&[1, 5, 9]), "1, 5, 9");
         assert_eq!(describe_seeds(&[]), "none");
+    }
+
+    #[test]
+    fn warnings_and_ignored_files_are_shown() {
+        let json = serde_json::json!({
+            "format": crate::results::FORMAT, "tool": "grade", "graded_path": ".",
+            "settings": {"seeds": [1], "real_runs": 0, "timeout_secs": 9, "labs": [], "test_filter": null,
+                         "catalogue": "t", "strict": false, "memory_limit_bytes": 4294967296u64,
+                         "max_threads": 10000, "rules_checked": true},
+            "shard": null,
+            "tests": [{"part": "3C", "package": "raft-tests", "binary": "lab3c", "test": "figure8_3c", "points": 4.0,
+                       "catalogue_line": 1, "log_dir": "figure8_3c", "planned_runs": 1,
+                       "runs": [{"mode": "sim", "seed": 1, "outcome": "pass", "seconds": 72.0, "exit_code": 0,
+                                 "reason": null, "log": null, "replay": "r", "warnings": ["slow: 72.0 s of wall time"]}]}],
+            "skipped": [], "uncatalogued": [],
+            "submission": {"path": "s", "tree": "t", "copied": ["raft/src/raft.rs"],
+                           "ignored": ["raft-tests/tests/lab3a.rs differs from the handout"], "ignored_total": 1},
+            "rules": {"violations": [], "blocked": []}, "network": "isolated",
+            "wall_secs": 1.0,
+            "score": {"earned": 4.0, "possible": 4.0, "skipped_points": 0.0, "runs": 1, "failed_runs": 0, "full": true}
+        });
+        let results: Results = serde_json::from_value(json).unwrap();
+        let text = render(&results);
+        assert!(text.contains("Limits per run: memory 4 GiB (address space); at most 10000 threads at once; network isolated."), "{text}");
+        assert!(text.contains("Warnings (1)"), "{text}");
+        assert!(text.contains("  3C raft-tests figure8_3c (seed 1): slow: 72.0 s of wall time"), "{text}");
+        assert!(text.contains("  ignored: raft-tests/tests/lab3a.rs differs from the handout"), "{text}");
+        assert!(text.contains("1 warning"), "{text}");
     }
 
     #[test]

@@ -146,6 +146,7 @@ fn grade_fixture(out: &Path, extra: &[&str]) -> (Output, Duration) {
     let fixture = fixture();
     let mut args = vec![
         "run",
+        "--in-place",
         "--path",
         fixture.to_str().unwrap(),
         "--catalogue",
@@ -163,7 +164,7 @@ fn grade_fixture(out: &Path, extra: &[&str]) -> (Output, Duration) {
         out.to_str().unwrap(),
     ];
     let catalogue = fixture.join("catalogue.txt");
-    args[4] = catalogue.to_str().unwrap();
+    args[5] = catalogue.to_str().unwrap();
     args.extend_from_slice(extra);
     let start = Instant::now();
     let output = grade(&args, &fixture.join("target"));
@@ -252,14 +253,14 @@ fn scores_are_proportional_and_failures_are_saved() {
         let log = std::fs::read_to_string(out.join(format!("fail_always/{seed}.log"))).unwrap();
         assert!(log.contains(&format!("fixture: seed Some({seed})")), "{log}");
         assert!(log.contains(&format!("deliberate failure <&> with seed Some({seed})")), "{log}");
-        assert!(
-            log.contains(&format!(
-                "LAB_SEED={seed} cargo test -p fixture --test suite -- --exact fail_always"
-            ))
-        );
+        assert!(log.contains(&format!(
+            "LAB_SEED={seed} cargo test --release -p fixture --test suite -- --exact fail_always"
+        )));
     }
     let real = std::fs::read_to_string(out.join("fail_always/real-1.log")).unwrap();
-    assert!(real.contains("LAB_RUNTIME=real cargo test -p fixture --test suite -- --exact fail_always"));
+    assert!(
+        real.contains("LAB_RUNTIME=real cargo test --release -p fixture --test suite -- --exact fail_always")
+    );
     assert!(out.join("even_seeds/1.log").is_file());
     assert!(out.join("even_seeds/3.log").is_file());
     assert!(!out.join("even_seeds/2.log").exists());
@@ -274,7 +275,7 @@ fn scores_are_proportional_and_failures_are_saved() {
     // The scoreboard names every failing test, its seeds and a replay command.
     let stdout = text(&run.output.stdout);
     assert!(stdout.contains("NOT FULL"), "{stdout}");
-    assert!(stdout.contains("LAB_SEED=1 cargo test -p fixture --test suite -- --exact even_seeds"));
+    assert!(stdout.contains("LAB_SEED=1 cargo test --release -p fixture --test suite -- --exact even_seeds"));
     assert!(stdout.contains("seed 3"));
     assert!(stdout.contains("7.80 / 13"), "{stdout}");
     assert_eq!(
@@ -398,6 +399,7 @@ fn nothing_graded_is_explained() {
     let output = grade(
         &[
             "run",
+            "--in-place",
             "--path",
             fixture.to_str().unwrap(),
             "--catalogue",
@@ -426,21 +428,24 @@ fn usage_and_input_errors_exit_2() {
     let catalogue = fixture.join("catalogue.txt");
     let catalogue = catalogue.to_str().unwrap();
 
-    let bad_shard = grade(&["run", "--path", path, "--shard", "3/2"], &target);
+    let bad_shard = grade(&["run", "--in-place", "--path", path, "--shard", "3/2"], &target);
     assert_eq!(bad_shard.status.code(), Some(2), "{}", show(&bad_shard));
     assert!(text(&bad_shard.stderr).contains("is not a shard"));
 
-    let bad_lab = grade(&["run", "--path", path, "--catalogue", catalogue, "--lab", "9z"], &target);
+    let bad_lab =
+        grade(&["run", "--in-place", "--path", path, "--catalogue", catalogue, "--lab", "9z"], &target);
     assert_eq!(bad_lab.status.code(), Some(2), "{}", show(&bad_lab));
     assert!(text(&bad_lab.stderr).contains("its parts are: A, B, C"), "{}", show(&bad_lab));
 
-    let bad_test = grade(&["run", "--path", path, "--catalogue", catalogue, "--test", "no_such"], &target);
+    let bad_test =
+        grade(&["run", "--in-place", "--path", path, "--catalogue", catalogue, "--test", "no_such"], &target);
     assert_eq!(bad_test.status.code(), Some(2), "{}", show(&bad_test));
     assert!(text(&bad_test.stderr).contains("--test no_such matches no test name"), "{}", show(&bad_test));
 
     let broken = tmp_root().join("broken-catalogue.txt");
     write(&broken, "A fixture * pass_always\nA fixture * x -2\n");
-    let bad_catalogue = grade(&["run", "--path", path, "--catalogue", broken.to_str().unwrap()], &target);
+    let bad_catalogue =
+        grade(&["run", "--in-place", "--path", path, "--catalogue", broken.to_str().unwrap()], &target);
     assert_eq!(bad_catalogue.status.code(), Some(2), "{}", show(&bad_catalogue));
     let stderr = text(&bad_catalogue.stderr);
     assert!(stderr.contains("line 1: expected 5 fields") && stderr.contains("line 2: points"), "{stderr}");
@@ -450,6 +455,7 @@ fn usage_and_input_errors_exit_2() {
     let refused = grade(
         &[
             "run",
+            "--in-place",
             "--path",
             path,
             "--catalogue",
@@ -464,8 +470,19 @@ fn usage_and_input_errors_exit_2() {
     assert_eq!(refused.status.code(), Some(2), "{}", show(&refused));
     assert!(foreign.join("precious.txt").is_file());
 
-    let no_workspace = grade(&["run", "--path", tmp_root().to_str().unwrap()], &target);
+    let no_workspace = grade(&["run", "--in-place", "--path", tmp_root().to_str().unwrap()], &target);
     assert_eq!(no_workspace.status.code(), Some(2), "{}", show(&no_workspace));
+
+    // A submission without its student file is named as such, before anything is built.
+    let empty = fresh_dir("empty-submission");
+    let missing = grade(&["run", "--path", empty.to_str().unwrap(), "--lab", "3a"], &target);
+    assert_eq!(missing.status.code(), Some(2), "{}", show(&missing));
+    assert!(
+        text(&missing.stderr)
+            .contains("the submission has no raft/src/raft.rs (Lab 3 (Raft)'s student file)"),
+        "{}",
+        show(&missing)
+    );
 }
 
 #[test]
@@ -479,7 +496,7 @@ fn build_failure_exits_2() {
     let catalogue = dir.join("catalogue.txt");
     write(&catalogue, "A broken * t 1\n");
     let output = grade(
-        &["run", "--path", dir.to_str().unwrap(), "--catalogue", catalogue.to_str().unwrap()],
+        &["run", "--in-place", "--path", dir.to_str().unwrap(), "--catalogue", catalogue.to_str().unwrap()],
         &dir.join("target"),
     );
     assert_eq!(output.status.code(), Some(2), "{}", show(&output));

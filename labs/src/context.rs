@@ -30,6 +30,8 @@ pub(crate) struct WorldInner {
     pub(crate) at_end: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
     /// The world's file system (see [`crate::fs`]).
     pub(crate) fs: crate::fs::Store,
+    /// Threads spawned in this world (the main thread not counted), for the run's statistics.
+    pub(crate) threads_spawned: AtomicU64,
 }
 
 impl WorldInner {

@@ -25,10 +25,12 @@
 //! 4. [`time`], [`rand`], [`sync`], [`thread`], [`events`], then [`logging`], [`persister`]
 //!    and [`fs`] (whose store, a leaf type, the context holds for each world);
 //! 5. [`world`] (worlds, nodes' actions, [`world::Builder::run`]) and [`harness`] (seeds,
-//!    replay commands and reports for a test).
+//!    replay commands, reports, run statistics and the grader's verdict channel for a test),
+//!    with `exit_guard`, which turns a process exit in the middle of a test into a failure.
 
 mod context;
 pub mod events;
+mod exit_guard;
 mod failure;
 pub mod fs;
 pub mod harness;

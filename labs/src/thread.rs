@@ -85,7 +85,18 @@ pub fn killed() -> bool {
 /// Ends the calling thread quietly: its stack unwinds (destructors run) and, unlike a panic,
 /// nothing is printed and the test does not fail. For a thread that finds its node killed
 /// (under real a kill only sets the flag) deep inside a call it cannot return from.
+///
+/// # Panics
+/// When the calling thread's node has not been killed: ending a live thread quietly would let
+/// code under test end the tester's thread as if the test had finished.
+#[track_caller]
 pub fn exit() -> ! {
+    if context::world().is_some() && !context::killed() {
+        panic!(
+            "labs::thread::exit() was called by a thread whose node is not killed; it is only for \
+             a killed node's threads (check labs::thread::killed() first)"
+        );
+    }
     std::panic::resume_unwind(Box::new(KillSignal))
 }
 
@@ -108,7 +119,11 @@ where
         *st.result.lock() = Some(r);
         st.cv.notify_all();
     };
-    match context::world() {
+    let world = context::world();
+    if let Some(w) = &world {
+        w.threads_spawned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    match world {
         Some(w) if w.sim.is_some() => {
             let name: Arc<str> = Arc::from(name.as_str());
             start_sim_thread_inner(&w, node.clone(), name, f, false, finish, key);
@@ -185,6 +200,19 @@ fn start_sim_thread_inner<F, T, D>(
         }));
         let (result, failure) = match r {
             Ok(v) => (Ok(v), None),
+            // The test's main thread ends only by returning or panicking: if code under test
+            // killed the tester's node, the test did not finish, so it must not pass.
+            Err(p) if is_kill_signal(&*p) && main => {
+                let f = Failure::new(
+                    FailureKind::Panic,
+                    format!(
+                        "the test's main thread (node '{}') was killed before the test finished: \
+                         code under test killed the tester's node",
+                        node.name()
+                    ),
+                );
+                (Err(JoinError::Killed), Some(f))
+            }
             Err(p) if is_kill_signal(&*p) => (Err(JoinError::Killed), None),
             Err(p) => {
                 let msg = panic_message(&*p);

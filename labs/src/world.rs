@@ -213,6 +213,8 @@ pub struct Outcome {
     pub thread_names: Vec<String>,
     /// Everything recorded during the run (see [`crate::events`]).
     pub events: Vec<crate::events::Event>,
+    /// Threads spawned during the run (the test's main thread not counted).
+    pub threads: u64,
 }
 
 impl Builder {
@@ -265,6 +267,7 @@ impl Builder {
             at_end: Mutex::new(Vec::new()),
             started: std::time::Instant::now(),
             fs: Default::default(),
+            threads_spawned: std::sync::atomic::AtomicU64::new(0),
         });
         let handle = World(world.clone());
         let tester = handle.node("tester");
@@ -301,6 +304,7 @@ impl Builder {
                     trace: fin.trace,
                     thread_names: fin.thread_names,
                     events: world.events.take(),
+                    threads: world.threads_spawned.load(Ordering::Relaxed),
                 }
             }
             None => {
@@ -349,6 +353,7 @@ impl Builder {
                     trace: None,
                     thread_names: Vec::new(),
                     events: world.events.take(),
+                    threads: world.threads_spawned.load(Ordering::Relaxed),
                 }
             }
         }
