@@ -300,7 +300,10 @@ pub fn plan(source: &Path, skip: Option<&Path>) -> Result<(Vec<HandoutFile>, Han
             continue;
         }
         if let Some(inside) = text.strip_prefix(OVERLAY) {
-            overlays.push(HandoutFile { relative: PathBuf::from(inside), content: Content::Copy(source.join(&relative)) });
+            overlays.push(HandoutFile {
+                relative: PathBuf::from(inside),
+                content: Content::Copy(source.join(&relative)),
+            });
             continue;
         }
         if skip.is_some_and(|d| relative.starts_with(d)) {

@@ -110,9 +110,10 @@ struct GradeArgs {
     /// grader's workspace].
     #[arg(long, value_name = "DIR")]
     tree: Option<PathBuf>,
-    /// Where the grader's tree is built [default: the grader's own build folder,
-    /// $CARGO_TARGET_DIR or target/ of its workspace, so that its compiled dependencies are
-    /// reused].
+    /// Where the grader's tree is built [default: grade-tree-build in the grader's own build
+    /// folder ($CARGO_TARGET_DIR or target/ of its workspace)]. Never the grader's build folder
+    /// itself: cargo names a crate's artifacts by its path inside the workspace, so builds of the
+    /// tree and of the workspace there would take each other's raft for fresh.
     #[arg(long, value_name = "DIR")]
     target_dir: Option<PathBuf>,
     /// Do not check the student files against the rules. Only for testing the grader's
@@ -222,9 +223,16 @@ fn default_workspace() -> PathBuf {
     }
 }
 
-/// The build folder of the grader's workspace: `$CARGO_TARGET_DIR`, or its `target/`.
+/// Where the grader's tree is built: `grade-tree-build` in the grader's workspace's build folder
+/// (`$CARGO_TARGET_DIR`, or its `target/`). Its own folder, because the tree and the workspace
+/// have the same crates at the same relative paths, which cargo's artifact names and freshness
+/// checks go by: sharing one folder, a build of either would take the other's fresh artifacts
+/// (built from other sources) as its own.
 fn grader_target_dir(grader: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| grader.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| grader.join("target"))
+        .join("grade-tree-build")
 }
 
 fn main() -> ExitCode {
