@@ -115,11 +115,15 @@ impl Checker {
     }
 
     /// Searches the partitions in rounds: in each round every unfinished partition gets a slice
-    /// of the same number of search steps (on as many threads as there is work), and the slice
-    /// doubles from one round to the next. The first round in which some partition turns out not
-    /// to be linearizable ends the check, and the lowest-numbered such partition is the one
-    /// explained. So an easy failing partition is found quickly even beside a hard one, and the
-    /// answer is the same on one thread as on many.
+    /// of the same number of search steps, and the slice doubles from one round to the next. The
+    /// first round in which some partition turns out not to be linearizable ends the check, and
+    /// the lowest-numbered such partition is the one explained. So an easy failing partition is
+    /// found quickly even beside a hard one, and the answer is the same on one thread as on many.
+    ///
+    /// The calling thread works alone first: most histories are decided in well under a
+    /// millisecond, less than it takes to start a thread. Only when the check has run for
+    /// [`SEQUENTIAL_FOR`] and a round still has two or more partitions to search are the other
+    /// threads started, to share the rest of the rounds.
     fn run<M: Model>(&self, model: &M, ops: &[Operation<M::Input, M::Output>]) -> Report {
         let start = Instant::now();
         let deadline = start.checked_add(self.budget);
@@ -131,8 +135,6 @@ impl Checker {
         order.sort_by_key(|&p| Reverse(parts[p].ops.len()));
         let stop = || deadline.is_some_and(|d| Instant::now() >= d);
 
-        // The workers live for the whole check and meet at a barrier between rounds, where one
-        // of them plans the next round.
         let plan = StdMutex::new(Plan {
             round: order.clone(),
             slice: FIRST_SLICE,
@@ -141,50 +143,82 @@ impl Checker {
         });
         let next_job = AtomicUsize::new(0);
         let panicked: StdMutex<Option<Box<dyn Any + Send>>> = StdMutex::new(None);
-        let threads = self.threads.min(parts.len()).max(1);
-        let barrier = Barrier::new(threads);
-        let worker = || {
-            loop {
-                let (round, slice) = {
-                    let plan = plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if plan.done {
-                        break;
-                    }
-                    (plan.round.clone(), plan.slice)
-                };
-                while let Some(&p) = round.get(next_job.fetch_add(1, Ordering::Relaxed)) {
-                    // A panic (in the model, say) must not leave the other workers waiting at
-                    // the barrier: keep it, end the check, and re-raise it afterwards.
-                    let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let mut slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        let search = slot.get_or_insert_with(|| Search::new(model, ops, &parts[p].ops));
-                        search.run(slice, &stop);
-                    }));
-                    if let Err(payload) = run {
-                        panicked
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get_or_insert(payload);
-                    }
-                }
-                if barrier.wait().is_leader() {
-                    let mut plan = plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    for &p in &round {
-                        let slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        plan.outcomes[p] = slot.as_ref().and_then(|s| s.outcome);
-                    }
-                    plan.next_round(&order);
-                    if panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some() {
-                        plan.done = true;
-                    }
-                    next_job.store(0, Ordering::Relaxed);
-                }
-                barrier.wait();
+        let lock_plan = || plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Searches partition `p` for one slice. A panic (in the model, say) must not leave other
+        // workers waiting at the barrier: keep it, end the check, and re-raise it afterwards.
+        let run_job = |p: usize, slice: u64| {
+            let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let search = slot.get_or_insert_with(|| Search::new(model, ops, &parts[p].ops));
+                search.run(slice, &stop);
+            }));
+            if let Err(payload) = run {
+                panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(payload);
             }
         };
-        if threads == 1 {
-            worker();
-        } else {
+        // Plans the next round once every job of this one is done.
+        let end_round = |round: &[usize]| {
+            let mut plan = lock_plan();
+            for &p in round {
+                let slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                plan.outcomes[p] = slot.as_ref().and_then(|s| s.outcome);
+            }
+            plan.next_round(&order);
+            if panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some() {
+                plan.done = true;
+            }
+            next_job.store(0, Ordering::Relaxed);
+        };
+
+        // Alone, until the check turns out to be big enough to share.
+        let parallel_from = start + SEQUENTIAL_FOR;
+        'alone: loop {
+            let (round, slice) = {
+                let plan = lock_plan();
+                if plan.done {
+                    break 'alone;
+                }
+                (plan.round.clone(), plan.slice)
+            };
+            loop {
+                let at = next_job.load(Ordering::Relaxed);
+                let Some(&p) = round.get(at) else { break };
+                if self.threads > 1 && round.len() - at >= 2 && Instant::now() >= parallel_from {
+                    break 'alone;
+                }
+                next_job.store(at + 1, Ordering::Relaxed);
+                run_job(p, slice);
+            }
+            end_round(&round);
+        }
+
+        // Together: the workers meet at a barrier between rounds, where one of them plans the
+        // next round. They start in the middle of the round the calling thread was in.
+        let (done, remaining) = {
+            let plan = lock_plan();
+            (plan.done, plan.round.len())
+        };
+        if !done {
+            let threads = self.threads.min(remaining).max(1);
+            let barrier = Barrier::new(threads);
+            let worker = || {
+                loop {
+                    let (round, slice) = {
+                        let plan = lock_plan();
+                        if plan.done {
+                            break;
+                        }
+                        (plan.round.clone(), plan.slice)
+                    };
+                    while let Some(&p) = round.get(next_job.fetch_add(1, Ordering::Relaxed)) {
+                        run_job(p, slice);
+                    }
+                    if barrier.wait().is_leader() {
+                        end_round(&round);
+                    }
+                    barrier.wait();
+                }
+            };
             std::thread::scope(|s| {
                 for _ in 1..threads {
                     s.spawn(worker);
@@ -211,6 +245,11 @@ impl Checker {
         explain::build_report(model, ops, parts, results, start.elapsed(), self.budget, self.describe_always)
     }
 }
+
+/// How long a check runs on the calling thread alone before it starts the others (see
+/// `Checker::run`): long enough that starting them costs little beside the work, short enough
+/// that a big check loses little of its parallel speed.
+const SEQUENTIAL_FOR: Duration = Duration::from_millis(1);
 
 /// Checks `ops` against `model` with a time budget, on all cores: `Checker::new().budget(budget)
 /// .check(model, ops)`.

@@ -150,13 +150,17 @@ pub struct Partition {
 ///
 /// `step` must be a pure function of its arguments. States are compared with `Eq` and hashed with
 /// `Hash` for the search's cache, so equal states must behave the same in every later step.
-pub trait Model: Sync {
+///
+/// A model, its inputs and outputs are owned plain values (`Clone + Send + Sync + 'static`): a
+/// failing check keeps a copy of the history so that its visualisation can be drawn later,
+/// without describing every operation up front.
+pub trait Model: Clone + Send + Sync + 'static {
     /// An operation's input.
-    type Input: Sync;
+    type Input: Clone + Send + Sync + 'static;
     /// An operation's output.
-    type Output: Sync;
+    type Output: Clone + Send + Sync + 'static;
     /// The object's state.
-    type State: Clone + Eq + Hash + Send + Debug;
+    type State: Clone + Eq + Hash + Send + Sync + Debug + 'static;
 
     /// The initial state.
     fn init(&self) -> Self::State;

@@ -423,6 +423,7 @@ fn register_agrees_with_brute_force() {
 }
 
 /// A model that panics on one key: the panic reaches the caller (no worker is left waiting).
+#[derive(Clone)]
 struct Touchy;
 
 impl Model for Touchy {
