@@ -155,10 +155,11 @@ pub struct Partition {
 /// failing check keeps a copy of the history so that its visualisation can be drawn later,
 /// without describing every operation up front.
 pub trait Model: Clone + Send + Sync + 'static {
-    /// An operation's input.
-    type Input: Clone + Send + Sync + 'static;
+    /// An operation's input. Operations with equal inputs and outputs are interchangeable: the
+    /// search tries only one of them at each point.
+    type Input: Clone + Eq + Hash + Send + Sync + 'static;
     /// An operation's output.
-    type Output: Clone + Send + Sync + 'static;
+    type Output: Clone + Eq + Hash + Send + Sync + 'static;
     /// The object's state.
     type State: Clone + Eq + Hash + Send + Sync + Debug + 'static;
 

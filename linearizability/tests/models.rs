@@ -206,6 +206,26 @@ fn register_concurrent() {
     );
 }
 
+/// The search tries only one of several identical candidates: it must be the one that returns
+/// first. Here trying the later write first would force the earlier one in before the first
+/// read, and leave no write of 1 for the last read.
+#[test]
+fn identical_operations_keep_the_one_that_returns_first() {
+    let history = [
+        write(1, 1, 0, 50),
+        write(0, 1, 0, 5),
+        read(2, Some(1), 6, 7),
+        write(3, 2, 8, 9),
+        read(2, Some(1), 10, 11),
+    ];
+    ok(&RegisterModel, &history);
+    let mut reversed = history.clone();
+    reversed.swap(0, 1);
+    ok(&RegisterModel, &reversed);
+    // Without the second write of 1 the last read is stale.
+    bad(&RegisterModel, &history[1..]);
+}
+
 #[test]
 fn register_unknown_outcomes() {
     // A timed-out read (known return, unknown value) is always legal.
