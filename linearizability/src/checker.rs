@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use super::explain::{self, Report};
 use rustc_hash::FxHashMap;
 
-use super::{Model, Operation, mix64};
+use super::{Model, Operation, fx_hash, mix64};
 
 /// The default time budget of a check: generous, because running out is a failure.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
@@ -385,8 +385,11 @@ struct Search<'a, M: Model> {
     class_cand: Vec<u32>,
     /// Nodes entered so far, numbering them for `class_node`.
     enters: u64,
+    /// Interned states by id, with their hashes, and an open-addressing table of ids (id + 1,
+    /// 0 when empty) to find them: each state is stored once, not as a map key and again by id.
     states: Vec<M::State>,
-    state_ids: FxHashMap<M::State, u32>,
+    state_hashes: Vec<u64>,
+    state_table: Vec<u32>,
     /// (state << 32 | op) -> next state id or `ILLEGAL`, while `memo_on`.
     memo: FxHashMap<u64, u32>,
     memo_on: bool,
@@ -454,7 +457,8 @@ impl<'a, M: Model> Search<'a, M> {
             class_cand: vec![0; n_classes],
             enters: 0,
             states: Vec::new(),
-            state_ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            state_hashes: Vec::new(),
+            state_table: vec![0; (2 * n + 2).next_power_of_two()],
             memo: FxHashMap::default(),
             memo_on: true,
             memo_calls: 0,
@@ -486,12 +490,39 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.state_ids.get(&state) {
-            return id;
+        let hash = fx_hash(&state);
+        let mask = self.state_table.len() - 1;
+        let mut i = mix64(hash) as usize & mask;
+        loop {
+            let slot = self.state_table[i];
+            if slot == 0 {
+                break;
+            }
+            let id = slot as usize - 1;
+            if self.state_hashes[id] == hash && self.states[id] == state {
+                return slot - 1;
+            }
+            i = (i + 1) & mask;
         }
-        let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
-        self.states.push(state.clone());
-        self.state_ids.insert(state, id);
+        let id = u32::try_from(self.states.len())
+            .ok()
+            .filter(|&id| id < u32::MAX - 1)
+            .expect("fewer than 2^32 - 1 states");
+        self.states.push(state);
+        self.state_hashes.push(hash);
+        self.state_table[i] = id + 1;
+        if self.states.len() * 2 > self.state_table.len() {
+            let mut table = vec![0u32; self.state_table.len() * 2];
+            let mask = table.len() - 1;
+            for (id, &hash) in self.state_hashes.iter().enumerate() {
+                let mut i = mix64(hash) as usize & mask;
+                while table[i] != 0 {
+                    i = (i + 1) & mask;
+                }
+                table[i] = id as u32 + 1;
+            }
+            self.state_table = table;
+        }
         id
     }
 
