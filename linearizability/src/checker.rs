@@ -33,7 +33,6 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use std::any::Any;
-use std::cmp::Reverse;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex as StdMutex};
@@ -133,9 +132,10 @@ impl Checker {
         let parts = model.partition(ops);
         let searches: Vec<StdMutex<Option<Search<'_, M>>>> =
             parts.iter().map(|_| StdMutex::new(None)).collect();
-        // Biggest partitions first in each round, to keep the threads evenly busy.
-        let mut order: Vec<usize> = (0..parts.len()).collect();
-        order.sort_by_key(|&p| Reverse(parts[p].ops.len()));
+        // Partitions in their own order in each round: once one is found not linearizable, the
+        // later ones in that round can be skipped (see `run_job`), and the earlier ones have
+        // mostly been searched already.
+        let order: Vec<usize> = (0..parts.len()).collect();
         let stop = || deadline.is_some_and(|d| Instant::now() >= d);
 
         let plan = StdMutex::new(Plan {
@@ -145,15 +145,25 @@ impl Checker {
             done: parts.is_empty(),
         });
         let next_job = AtomicUsize::new(0);
+        // The lowest partition found not linearizable in this round (`usize::MAX`: none yet).
+        let first_illegal = AtomicUsize::new(usize::MAX);
         let panicked: StdMutex<Option<Box<dyn Any + Send>>> = StdMutex::new(None);
         let lock_plan = || plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Searches partition `p` for one slice. A panic (in the model, say) must not leave other
         // workers waiting at the barrier: keep it, end the check, and re-raise it afterwards.
+        // A partition after one already found not linearizable in this round is skipped: the
+        // round ends the check, and only the first such partition is explained.
         let run_job = |p: usize, slice: u64| {
+            if p > first_illegal.load(Ordering::Relaxed) {
+                return;
+            }
             let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let mut slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let search = slot.get_or_insert_with(|| Search::new(model, ops, &parts[p].ops));
                 search.run(slice, &stop);
+                if search.outcome == Some(Outcome::Illegal) {
+                    first_illegal.fetch_min(p, Ordering::Relaxed);
+                }
             }));
             if let Err(payload) = run {
                 panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(payload);
@@ -171,6 +181,7 @@ impl Checker {
                 plan.done = true;
             }
             next_job.store(0, Ordering::Relaxed);
+            first_illegal.store(usize::MAX, Ordering::Relaxed);
         };
 
         // Alone, until the check turns out to be big enough to share.
@@ -276,7 +287,14 @@ impl Plan {
     /// linearizable (the rest are skipped), if the budget ran out, or if all are done;
     /// otherwise the next round, with twice the slice.
     fn next_round(&mut self, order: &[usize]) {
-        let ended = if self.round.iter().any(|&p| self.outcomes[p] == Some(Outcome::Illegal)) {
+        let first_illegal =
+            self.round.iter().copied().filter(|&p| self.outcomes[p] == Some(Outcome::Illegal)).min();
+        let ended = if let Some(first) = first_illegal {
+            // The partitions after it in this round may or may not have been searched (see
+            // `run_job`): whatever they got to, they count as skipped, the same on every run.
+            for &p in self.round.iter().filter(|&&p| p > first) {
+                self.outcomes[p] = Some(Outcome::Skipped);
+            }
             Some(Outcome::Skipped)
         } else if self.round.iter().any(|&p| self.outcomes[p] == Some(Outcome::TimedOut)) {
             Some(Outcome::TimedOut)

@@ -182,7 +182,8 @@ pub struct PartitionSummary {
     pub ops: usize,
     /// How its check ended.
     pub status: PartitionStatus,
-    /// How many (linearized set, state) pairs the search explored.
+    /// How many (linearized set, state) pairs the search explored (for a skipped partition,
+    /// however far it got, which may vary from run to run).
     pub explored: usize,
 }
 
