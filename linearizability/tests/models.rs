@@ -455,8 +455,12 @@ impl Model for Touchy {
         String::new()
     }
 
+    #[allow(clippy::disallowed_methods, reason = "a slow model, to outlast the checker's time alone")]
     fn step(&self, state: &String, input: &KvInput, _output: Option<&KvOutput>) -> Option<String> {
-        assert!(input.key != "boom", "the model refuses key boom");
+        assert!(!input.key.ends_with("boom"), "the model refuses key {}", input.key);
+        if input.key.starts_with("slow") {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
         Some(state.clone())
     }
 
@@ -482,5 +486,23 @@ fn a_panicking_model_does_not_hang_the_checker() {
             .or_else(|| payload.downcast_ref::<&str>().map(ToString::to_string))
             .unwrap_or_default();
         assert!(msg.contains("refuses key boom"), "{msg}");
+    }
+}
+
+/// The same once the checker has started its other threads (it searches alone for its first
+/// millisecond): the slow partitions come first, the panicking one last.
+#[test]
+fn a_panicking_model_does_not_hang_the_checker_once_threads_start() {
+    let mut h: Vec<KvOp> = (0..20).map(|i| put(i, &format!("slow{i:02}"), "v", 0, 1)).collect();
+    h.push(put(99, "zz-boom", "v", 0, 1));
+    for threads in [2, 4] {
+        let result = std::panic::catch_unwind(|| Checker::new().threads(threads).check(&Touchy, &h));
+        let payload = result.expect_err("the model's panic comes through");
+        let msg = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(ToString::to_string))
+            .unwrap_or_default();
+        assert!(msg.contains("refuses key zz-boom"), "{msg}");
     }
 }
