@@ -459,7 +459,7 @@ impl Model for Touchy {
     fn step(&self, state: &String, input: &KvInput, _output: Option<&KvOutput>) -> Option<String> {
         assert!(!input.key.ends_with("boom"), "the model refuses key {}", input.key);
         if input.key.starts_with("slow") {
-            std::thread::sleep(std::time::Duration::from_micros(200));
+            std::thread::sleep(Duration::from_micros(200));
         }
         Some(state.clone())
     }
