@@ -349,14 +349,31 @@ impl<S> PartResult<S> {
 /// Sorted call and return events of a partition's operations: (time, 0 = call / 1 = return,
 /// local op). Calls sort before returns at equal times.
 pub(crate) fn sorted_events<I, O>(ops: &[Operation<I, O>], part: &[usize]) -> Vec<(u64, u8, u32)> {
-    // Sorted as packed integers (time, kind, op), which compare faster than tuples.
-    let mut keys: Vec<u128> = Vec::with_capacity(2 * part.len());
-    for (local, &g) in part.iter().enumerate() {
-        keys.push((u128::from(ops[g].call) << 64) | local as u128);
-        keys.push((u128::from(ops[g].ret) << 64) | (1 << 32) | local as u128);
+    // Calls and returns are sorted apart, as packed integers (time, op), and merged: a
+    // recorded history lists its calls in order already, which the sort notices at once.
+    let (mut calls, mut rets): (Vec<u128>, Vec<u128>) = part
+        .iter()
+        .enumerate()
+        .map(|(local, &g)| {
+            ((u128::from(ops[g].call) << 64) | local as u128, (u128::from(ops[g].ret) << 64) | local as u128)
+        })
+        .unzip();
+    calls.sort_unstable();
+    rets.sort_unstable();
+    let unpack = |k: u128, kind: u8| ((k >> 64) as u64, kind, k as u32);
+    let mut events = Vec::with_capacity(2 * part.len());
+    let (mut c, mut r) = (0, 0);
+    while c < calls.len() || r < rets.len() {
+        // On equal times calls come first.
+        if r == rets.len() || (c < calls.len() && calls[c] >> 64 <= rets[r] >> 64) {
+            events.push(unpack(calls[c], 0));
+            c += 1;
+        } else {
+            events.push(unpack(rets[r], 1));
+            r += 1;
+        }
     }
-    keys.sort_unstable();
-    keys.into_iter().map(|k| ((k >> 64) as u64, (k >> 32) as u8 & 1, k as u32)).collect()
+    events
 }
 
 /// The list's head sentinel; entries 1..=2n are the events in order, 2n+1 is the tail sentinel.
@@ -475,8 +492,8 @@ impl<'a, M: Model> Search<'a, M> {
             class_node: vec![u64::MAX; n_classes],
             class_cand: vec![0; n_classes],
             enters: 0,
-            states: Vec::new(),
-            state_hashes: Vec::new(),
+            states: Vec::with_capacity(n + 1),
+            state_hashes: Vec::with_capacity(n + 1),
             state_table: vec![0; (2 * n + 2).next_power_of_two()],
             memo: FxHashMap::with_capacity_and_hasher(2 * n, Default::default()),
             memo_on: true,
@@ -492,8 +509,8 @@ impl<'a, M: Model> Search<'a, M> {
             cache: Cache::new(words, n),
             stack: Vec::with_capacity(n),
             frames: Vec::with_capacity(n + 1),
-            cands: Vec::new(),
-            best: Vec::new(),
+            cands: Vec::with_capacity(2 * n),
+            best: Vec::with_capacity(n),
             best_valid: 0,
             state: 0,
             zobrist: 0,
@@ -748,7 +765,7 @@ impl Cache {
     /// A cache for bitsets of `words` words, sized for a partition of `ops` operations (which
     /// usually explores at least a few nodes per operation).
     fn new(words: usize, ops: usize) -> Cache {
-        let shift = (ops * 4).next_power_of_two().trailing_zeros().clamp(8, 16);
+        let shift = (ops * 8).next_power_of_two().trailing_zeros().clamp(8, 16);
         Cache { words, table: zeroed((words + 1) << shift), shift, len: 0, overflowed: false }
     }
 
