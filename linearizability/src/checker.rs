@@ -13,6 +13,9 @@
 //! * read-only operations (the model says which: reads, failed compare-and-sets) are placed as
 //!   soon as they are legal, without trying alternatives, which is safe (see `Mode::Enter`) and
 //!   prunes most of the branching in read-heavy histories;
+//! * of several candidates with the same input and output (Jepsen's etcd histories write the
+//!   same few values over and over, and many of those writes never return), only the one that
+//!   returns first is tried (see `Mode::Enter`), which cuts etcd_002's search by two thirds;
 //! * model states are interned to `u32` ids, and step results are memoized per (state, op)
 //!   while that pays, so a state is never cloned or compared in the loop;
 //! * the cache key's hash is maintained incrementally (Zobrist hashing: xor of a random key per
@@ -30,7 +33,6 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use std::any::Any;
-use std::cmp::Reverse;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex as StdMutex};
@@ -39,7 +41,7 @@ use std::time::{Duration, Instant};
 use super::explain::{self, Report};
 use rustc_hash::FxHashMap;
 
-use super::{Model, Operation, mix64};
+use super::{Model, Operation, fx_hash, mix64};
 
 /// The default time budget of a check: generous, because running out is a failure.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
@@ -115,24 +117,27 @@ impl Checker {
     }
 
     /// Searches the partitions in rounds: in each round every unfinished partition gets a slice
-    /// of the same number of search steps (on as many threads as there is work), and the slice
-    /// doubles from one round to the next. The first round in which some partition turns out not
-    /// to be linearizable ends the check, and the lowest-numbered such partition is the one
-    /// explained. So an easy failing partition is found quickly even beside a hard one, and the
-    /// answer is the same on one thread as on many.
+    /// of the same number of search steps, and the slice doubles from one round to the next. The
+    /// first round in which some partition turns out not to be linearizable ends the check, and
+    /// the lowest-numbered such partition is the one explained. So an easy failing partition is
+    /// found quickly even beside a hard one, and the answer is the same on one thread as on many.
+    ///
+    /// The calling thread works alone first: most histories are decided in well under a
+    /// millisecond, less than it takes to start a thread. Only when the check has run for
+    /// [`SEQUENTIAL_FOR`] and a round still has two or more partitions to search are the other
+    /// threads started, to share the rest of the rounds.
     fn run<M: Model>(&self, model: &M, ops: &[Operation<M::Input, M::Output>]) -> Report {
         let start = Instant::now();
         let deadline = start.checked_add(self.budget);
         let parts = model.partition(ops);
         let searches: Vec<StdMutex<Option<Search<'_, M>>>> =
             parts.iter().map(|_| StdMutex::new(None)).collect();
-        // Biggest partitions first in each round, to keep the threads evenly busy.
-        let mut order: Vec<usize> = (0..parts.len()).collect();
-        order.sort_by_key(|&p| Reverse(parts[p].ops.len()));
+        // Partitions in their own order in each round: once one is found not linearizable, the
+        // later ones in that round can be skipped (see `run_job`), and the earlier ones have
+        // mostly been searched already.
+        let order: Vec<usize> = (0..parts.len()).collect();
         let stop = || deadline.is_some_and(|d| Instant::now() >= d);
 
-        // The workers live for the whole check and meet at a barrier between rounds, where one
-        // of them plans the next round.
         let plan = StdMutex::new(Plan {
             round: order.clone(),
             slice: FIRST_SLICE,
@@ -140,51 +145,94 @@ impl Checker {
             done: parts.is_empty(),
         });
         let next_job = AtomicUsize::new(0);
+        // The lowest partition found not linearizable in this round (`usize::MAX`: none yet).
+        let first_illegal = AtomicUsize::new(usize::MAX);
         let panicked: StdMutex<Option<Box<dyn Any + Send>>> = StdMutex::new(None);
-        let threads = self.threads.min(parts.len()).max(1);
-        let barrier = Barrier::new(threads);
-        let worker = || {
-            loop {
-                let (round, slice) = {
-                    let plan = plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if plan.done {
-                        break;
-                    }
-                    (plan.round.clone(), plan.slice)
-                };
-                while let Some(&p) = round.get(next_job.fetch_add(1, Ordering::Relaxed)) {
-                    // A panic (in the model, say) must not leave the other workers waiting at
-                    // the barrier: keep it, end the check, and re-raise it afterwards.
-                    let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        let mut slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        let search = slot.get_or_insert_with(|| Search::new(model, ops, &parts[p].ops));
-                        search.run(slice, &stop);
-                    }));
-                    if let Err(payload) = run {
-                        panicked
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get_or_insert(payload);
-                    }
+        let lock_plan = || plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Searches partition `p` for one slice. A panic (in the model, say) must not leave other
+        // workers waiting at the barrier: keep it, end the check, and re-raise it afterwards.
+        // A partition after one already found not linearizable in this round is skipped: the
+        // round ends the check, and only the first such partition is explained.
+        let run_job = |p: usize, slice: u64| {
+            if p > first_illegal.load(Ordering::Relaxed) {
+                return;
+            }
+            let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let search = slot.get_or_insert_with(|| Search::new(model, ops, &parts[p].ops));
+                search.run(slice, &stop);
+                if search.outcome == Some(Outcome::Illegal) {
+                    first_illegal.fetch_min(p, Ordering::Relaxed);
                 }
-                if barrier.wait().is_leader() {
-                    let mut plan = plan.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    for &p in &round {
-                        let slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        plan.outcomes[p] = slot.as_ref().and_then(|s| s.outcome);
-                    }
-                    plan.next_round(&order);
-                    if panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some() {
-                        plan.done = true;
-                    }
-                    next_job.store(0, Ordering::Relaxed);
-                }
-                barrier.wait();
+            }));
+            if let Err(payload) = run {
+                panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(payload);
             }
         };
-        if threads == 1 {
-            worker();
-        } else {
+        // Plans the next round once every job of this one is done.
+        let end_round = |round: &[usize]| {
+            let mut plan = lock_plan();
+            for &p in round {
+                let slot = searches[p].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                plan.outcomes[p] = slot.as_ref().and_then(|s| s.outcome);
+            }
+            plan.next_round(&order);
+            if panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some() {
+                plan.done = true;
+            }
+            next_job.store(0, Ordering::Relaxed);
+            first_illegal.store(usize::MAX, Ordering::Relaxed);
+        };
+
+        // Alone, until the check turns out to be big enough to share.
+        let parallel_from = start + SEQUENTIAL_FOR;
+        'alone: loop {
+            let (round, slice) = {
+                let plan = lock_plan();
+                if plan.done {
+                    break 'alone;
+                }
+                (plan.round.clone(), plan.slice)
+            };
+            loop {
+                let at = next_job.load(Ordering::Relaxed);
+                let Some(&p) = round.get(at) else { break };
+                if self.threads > 1 && round.len() - at >= 2 && Instant::now() >= parallel_from {
+                    break 'alone;
+                }
+                next_job.store(at + 1, Ordering::Relaxed);
+                run_job(p, slice);
+            }
+            end_round(&round);
+        }
+
+        // Together: the workers meet at a barrier between rounds, where one of them plans the
+        // next round. They start in the middle of the round the calling thread was in.
+        let (done, remaining) = {
+            let plan = lock_plan();
+            (plan.done, plan.round.len())
+        };
+        if !done {
+            let threads = self.threads.min(remaining).max(1);
+            let barrier = Barrier::new(threads);
+            let worker = || {
+                loop {
+                    let (round, slice) = {
+                        let plan = lock_plan();
+                        if plan.done {
+                            break;
+                        }
+                        (plan.round.clone(), plan.slice)
+                    };
+                    while let Some(&p) = round.get(next_job.fetch_add(1, Ordering::Relaxed)) {
+                        run_job(p, slice);
+                    }
+                    if barrier.wait().is_leader() {
+                        end_round(&round);
+                    }
+                    barrier.wait();
+                }
+            };
             std::thread::scope(|s| {
                 for _ in 1..threads {
                     s.spawn(worker);
@@ -212,6 +260,11 @@ impl Checker {
     }
 }
 
+/// How long a check runs on the calling thread alone before it starts the others (see
+/// `Checker::run`): long enough that starting them costs little beside the work, short enough
+/// that a big check loses little of its parallel speed.
+const SEQUENTIAL_FOR: Duration = Duration::from_millis(1);
+
 /// Checks `ops` against `model` with a time budget, on all cores: `Checker::new().budget(budget)
 /// .check(model, ops)`.
 pub fn check<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>], budget: Duration) -> Report {
@@ -234,7 +287,14 @@ impl Plan {
     /// linearizable (the rest are skipped), if the budget ran out, or if all are done;
     /// otherwise the next round, with twice the slice.
     fn next_round(&mut self, order: &[usize]) {
-        let ended = if self.round.iter().any(|&p| self.outcomes[p] == Some(Outcome::Illegal)) {
+        let first_illegal =
+            self.round.iter().copied().filter(|&p| self.outcomes[p] == Some(Outcome::Illegal)).min();
+        let ended = if let Some(first) = first_illegal {
+            // The partitions after it in this round may or may not have been searched (see
+            // `run_job`): whatever they got to, they count as skipped, the same on every run.
+            for &p in self.round.iter().filter(|&&p| p > first) {
+                self.outcomes[p] = Some(Outcome::Skipped);
+            }
             Some(Outcome::Skipped)
         } else if self.round.iter().any(|&p| self.outcomes[p] == Some(Outcome::TimedOut)) {
             Some(Outcome::TimedOut)
@@ -289,12 +349,30 @@ impl<S> PartResult<S> {
 /// Sorted call and return events of a partition's operations: (time, 0 = call / 1 = return,
 /// local op). Calls sort before returns at equal times.
 pub(crate) fn sorted_events<I, O>(ops: &[Operation<I, O>], part: &[usize]) -> Vec<(u64, u8, u32)> {
+    // Calls and returns are sorted apart, as packed integers (time, op), and merged: a
+    // recorded history lists its calls in order already, which the sort notices at once.
+    let (mut calls, mut rets): (Vec<u128>, Vec<u128>) = part
+        .iter()
+        .enumerate()
+        .map(|(local, &g)| {
+            ((u128::from(ops[g].call) << 64) | local as u128, (u128::from(ops[g].ret) << 64) | local as u128)
+        })
+        .unzip();
+    calls.sort_unstable();
+    rets.sort_unstable();
+    let unpack = |k: u128, kind: u8| ((k >> 64) as u64, kind, k as u32);
     let mut events = Vec::with_capacity(2 * part.len());
-    for (local, &g) in part.iter().enumerate() {
-        events.push((ops[g].call, 0u8, local as u32));
-        events.push((ops[g].ret, 1u8, local as u32));
+    let (mut c, mut r) = (0, 0);
+    while c < calls.len() || r < rets.len() {
+        // On equal times calls come first.
+        if r == rets.len() || (c < calls.len() && calls[c] >> 64 <= rets[r] >> 64) {
+            events.push(unpack(calls[c], 0));
+            c += 1;
+        } else {
+            events.push(unpack(rets[r], 1));
+            r += 1;
+        }
     }
-    events.sort_unstable();
     events
 }
 
@@ -336,8 +414,18 @@ struct Search<'a, M: Model> {
     inputs: Vec<&'a M::Input>,
     outputs: Vec<Option<&'a M::Output>>,
     read_only: Vec<bool>,
+    /// class[op]: operations with the same input and output share a class (see `Mode::Enter`).
+    class: Vec<u32>,
+    /// Per class: the node (`enters`) at which it last got a candidate, and where in `cands`.
+    class_node: Vec<u64>,
+    class_cand: Vec<u32>,
+    /// Nodes entered so far, numbering them for `class_node`.
+    enters: u64,
+    /// Interned states by id, with their hashes, and an open-addressing table of ids (id + 1,
+    /// 0 when empty) to find them: each state is stored once, not as a map key and again by id.
     states: Vec<M::State>,
-    state_ids: FxHashMap<M::State, u32>,
+    state_hashes: Vec<u64>,
+    state_table: Vec<u32>,
     /// (state << 32 | op) -> next state id or `ILLEGAL`, while `memo_on`.
     memo: FxHashMap<u64, u32>,
     memo_on: bool,
@@ -382,6 +470,16 @@ impl<'a, M: Model> Search<'a, M> {
             }
         }
         let words = n.div_ceil(64).max(1);
+        let mut classes: FxHashMap<(&M::Input, Option<&M::Output>), u32> =
+            FxHashMap::with_capacity_and_hasher(n, Default::default());
+        let class: Vec<u32> = part
+            .iter()
+            .map(|&g| {
+                let next = classes.len() as u32;
+                *classes.entry((&ops[g].input, ops[g].output.as_ref())).or_insert(next)
+            })
+            .collect();
+        let n_classes = classes.len();
         let mut s = Search {
             model,
             inputs: part.iter().map(|&g| &ops[g].input).collect(),
@@ -390,9 +488,14 @@ impl<'a, M: Model> Search<'a, M> {
                 .iter()
                 .map(|&g| model.is_read_only(&ops[g].input, ops[g].output.as_ref()))
                 .collect(),
-            states: Vec::new(),
-            state_ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
-            memo: FxHashMap::default(),
+            class,
+            class_node: vec![u64::MAX; n_classes],
+            class_cand: vec![0; n_classes],
+            enters: 0,
+            states: Vec::with_capacity(n + 1),
+            state_hashes: Vec::with_capacity(n + 1),
+            state_table: vec![0; (2 * n + 2).next_power_of_two()],
+            memo: FxHashMap::with_capacity_and_hasher(2 * n, Default::default()),
             memo_on: true,
             memo_calls: 0,
             memo_hits: 0,
@@ -406,8 +509,8 @@ impl<'a, M: Model> Search<'a, M> {
             cache: Cache::new(words, n),
             stack: Vec::with_capacity(n),
             frames: Vec::with_capacity(n + 1),
-            cands: Vec::new(),
-            best: Vec::new(),
+            cands: Vec::with_capacity(2 * n),
+            best: Vec::with_capacity(n),
             best_valid: 0,
             state: 0,
             zobrist: 0,
@@ -423,12 +526,39 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.state_ids.get(&state) {
-            return id;
+        let hash = fx_hash(&state);
+        let mask = self.state_table.len() - 1;
+        let mut i = mix64(hash) as usize & mask;
+        loop {
+            let slot = self.state_table[i];
+            if slot == 0 {
+                break;
+            }
+            let id = slot as usize - 1;
+            if self.state_hashes[id] == hash && self.states[id] == state {
+                return slot - 1;
+            }
+            i = (i + 1) & mask;
         }
-        let id = u32::try_from(self.states.len()).expect("fewer than 2^32 states");
-        self.states.push(state.clone());
-        self.state_ids.insert(state, id);
+        let id = u32::try_from(self.states.len())
+            .ok()
+            .filter(|&id| id < u32::MAX - 1)
+            .expect("fewer than 2^32 - 1 states");
+        self.states.push(state);
+        self.state_hashes.push(hash);
+        self.state_table[i] = id + 1;
+        if self.states.len() * 2 > self.state_table.len() {
+            let mut table = vec![0u32; self.state_table.len() * 2];
+            let mask = table.len() - 1;
+            for (id, &hash) in self.state_hashes.iter().enumerate() {
+                let mut i = mix64(hash) as usize & mask;
+                while table[i] != 0 {
+                    i = (i + 1) & mask;
+                }
+                table[i] = id as u32 + 1;
+            }
+            self.state_table = table;
+        }
         id
     }
 
@@ -540,6 +670,7 @@ impl<'a, M: Model> Search<'a, M> {
                     let start = self.cands.len();
                     let mut x = self.next[HEAD as usize];
                     let mut forced = None;
+                    self.enters += 1;
                     while self.info[x as usize] & 1 == 0 {
                         let op = self.info[x as usize] >> 1;
                         if self.read_only[op as usize] {
@@ -553,7 +684,23 @@ impl<'a, M: Model> Search<'a, M> {
                                 }
                             }
                         } else {
-                            self.cands.push(x);
+                            // Of the candidates with the same input and output, only the one
+                            // that returns first is tried: from any linearization that places
+                            // another one here, swapping the two gives one that places the
+                            // first here (it is as legal, and the other one's place comes
+                            // before the first's return, so before its own).
+                            let c = self.class[op as usize] as usize;
+                            if self.class_node[c] == self.enters {
+                                let at = self.class_cand[c] as usize;
+                                let other = self.info[self.cands[at] as usize] >> 1;
+                                if self.ret_entry[op as usize] < self.ret_entry[other as usize] {
+                                    self.cands[at] = x;
+                                }
+                            } else {
+                                self.class_node[c] = self.enters;
+                                self.class_cand[c] = self.cands.len() as u32;
+                                self.cands.push(x);
+                            }
                         }
                         x = self.next[x as usize];
                     }
@@ -618,7 +765,7 @@ impl Cache {
     /// A cache for bitsets of `words` words, sized for a partition of `ops` operations (which
     /// usually explores at least a few nodes per operation).
     fn new(words: usize, ops: usize) -> Cache {
-        let shift = (ops * 16).next_power_of_two().trailing_zeros().clamp(8, 16);
+        let shift = (ops * 8).next_power_of_two().trailing_zeros().clamp(8, 16);
         Cache { words, table: zeroed((words + 1) << shift), shift, len: 0, overflowed: false }
     }
 

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -181,7 +182,8 @@ pub struct PartitionSummary {
     pub ops: usize,
     /// How its check ended.
     pub status: PartitionStatus,
-    /// How many (linearized set, state) pairs the search explored.
+    /// How many (linearized set, state) pairs the search explored (for a skipped partition,
+    /// however far it got, which may vary from run to run).
     pub explored: usize,
 }
 
@@ -193,7 +195,50 @@ pub struct Report {
     elapsed: Duration,
     budget: Duration,
     partitions: Vec<PartitionSummary>,
-    vis: Option<VisData>,
+    vis: Option<DeferredVis>,
+}
+
+/// What the visualisation needs, kept aside so that its descriptions (a string per operation
+/// and per state, the bulk of a failing check's cost) are only built when a page is written.
+#[derive(Clone)]
+struct DeferredVis(Arc<dyn VisSource>);
+
+impl fmt::Debug for DeferredVis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeferredVis(..)")
+    }
+}
+
+/// Builds the visualisation's data for a verdict.
+trait VisSource: Send + Sync {
+    fn build(&self, result: &CheckResult) -> VisData;
+}
+
+/// A check's model, history and search results, owned.
+struct VisInputs<M: Model> {
+    model: M,
+    ops: Vec<Operation<M::Input, M::Output>>,
+    parts: Vec<Partition>,
+    results: Vec<PartResult<M::State>>,
+}
+
+impl<M: Model> VisSource for VisInputs<M> {
+    fn build(&self, result: &CheckResult) -> VisData {
+        VisData {
+            verdict: match result {
+                CheckResult::Linearizable => "linearizable".to_string(),
+                CheckResult::NotLinearizable(_) => "not linearizable".to_string(),
+                CheckResult::Unknown { budget } => format!("unknown: budget of {budget:?} ran out"),
+            },
+            explanation: result.to_string(),
+            partitions: self
+                .parts
+                .iter()
+                .zip(&self.results)
+                .map(|(p, r)| vis_partition(&self.model, &self.ops, p, r, status_of(r.outcome)))
+                .collect(),
+        }
+    }
 }
 
 impl Report {
@@ -234,7 +279,7 @@ impl Report {
     )]
     pub fn write_visualization(&self, path: &Path) -> io::Result<()> {
         let html = match &self.vis {
-            Some(vis) => visualize::render(vis),
+            Some(vis) => visualize::render(&vis.0.build(&self.result)),
             None => visualize::render(&VisData {
                 verdict: "linearizable".to_string(),
                 explanation: "The history is linearizable. Use Checker::describe_always(true) to \
@@ -514,19 +559,8 @@ pub(crate) fn build_report<M: Model>(
     } else {
         CheckResult::Linearizable
     };
-    let vis = (describe_always || !result.is_linearizable()).then(|| VisData {
-        verdict: match &result {
-            CheckResult::Linearizable => "linearizable".to_string(),
-            CheckResult::NotLinearizable(_) => "not linearizable".to_string(),
-            CheckResult::Unknown { budget } => format!("unknown: budget of {budget:?} ran out"),
-        },
-        explanation: result.to_string(),
-        partitions: parts
-            .iter()
-            .zip(&results)
-            .zip(&summaries)
-            .map(|((p, r), s)| vis_partition(model, ops, p, r, s.status))
-            .collect(),
+    let vis = (describe_always || !result.is_linearizable()).then(|| {
+        DeferredVis(Arc::new(VisInputs { model: model.clone(), ops: ops.to_vec(), parts, results }))
     });
     Report { result, elapsed, budget, partitions: summaries, vis }
 }

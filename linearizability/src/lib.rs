@@ -150,13 +150,18 @@ pub struct Partition {
 ///
 /// `step` must be a pure function of its arguments. States are compared with `Eq` and hashed with
 /// `Hash` for the search's cache, so equal states must behave the same in every later step.
-pub trait Model: Sync {
-    /// An operation's input.
-    type Input: Sync;
+///
+/// A model, its inputs and outputs are owned plain values (`Clone + Send + Sync + 'static`): a
+/// failing check keeps a copy of the history so that its visualisation can be drawn later,
+/// without describing every operation up front.
+pub trait Model: Clone + Send + Sync + 'static {
+    /// An operation's input. Operations with equal inputs and outputs are interchangeable: the
+    /// search tries only one of them at each point.
+    type Input: Clone + Eq + Hash + Send + Sync + 'static;
     /// An operation's output.
-    type Output: Sync;
+    type Output: Clone + Eq + Hash + Send + Sync + 'static;
     /// The object's state.
-    type State: Clone + Eq + Hash + Send + Debug;
+    type State: Clone + Eq + Hash + Send + Sync + Debug + 'static;
 
     /// The initial state.
     fn init(&self) -> Self::State;

@@ -206,6 +206,26 @@ fn register_concurrent() {
     );
 }
 
+/// The search tries only one of several identical candidates: it must be the one that returns
+/// first. Here trying the later write first would force the earlier one in before the first
+/// read, and leave no write of 1 for the last read.
+#[test]
+fn identical_operations_keep_the_one_that_returns_first() {
+    let history = [
+        write(1, 1, 0, 50),
+        write(0, 1, 0, 5),
+        read(2, Some(1), 6, 7),
+        write(3, 2, 8, 9),
+        read(2, Some(1), 10, 11),
+    ];
+    ok(&RegisterModel, &history);
+    let mut reversed = history.clone();
+    reversed.swap(0, 1);
+    ok(&RegisterModel, &reversed);
+    // Without the second write of 1 the last read is stale.
+    bad(&RegisterModel, &history[1..]);
+}
+
 #[test]
 fn register_unknown_outcomes() {
     // A timed-out read (known return, unknown value) is always legal.
@@ -423,6 +443,7 @@ fn register_agrees_with_brute_force() {
 }
 
 /// A model that panics on one key: the panic reaches the caller (no worker is left waiting).
+#[derive(Clone)]
 struct Touchy;
 
 impl Model for Touchy {
@@ -434,8 +455,12 @@ impl Model for Touchy {
         String::new()
     }
 
+    #[allow(clippy::disallowed_methods, reason = "a slow model, to outlast the checker's time alone")]
     fn step(&self, state: &String, input: &KvInput, _output: Option<&KvOutput>) -> Option<String> {
-        assert!(input.key != "boom", "the model refuses key boom");
+        assert!(!input.key.ends_with("boom"), "the model refuses key {}", input.key);
+        if input.key.starts_with("slow") {
+            std::thread::sleep(Duration::from_micros(200));
+        }
         Some(state.clone())
     }
 
@@ -461,5 +486,23 @@ fn a_panicking_model_does_not_hang_the_checker() {
             .or_else(|| payload.downcast_ref::<&str>().map(ToString::to_string))
             .unwrap_or_default();
         assert!(msg.contains("refuses key boom"), "{msg}");
+    }
+}
+
+/// The same once the checker has started its other threads (it searches alone for its first
+/// millisecond): the slow partitions come first, the panicking one last.
+#[test]
+fn a_panicking_model_does_not_hang_the_checker_once_threads_start() {
+    let mut h: Vec<KvOp> = (0..20).map(|i| put(i, &format!("slow{i:02}"), "v", 0, 1)).collect();
+    h.push(put(99, "zz-boom", "v", 0, 1));
+    for threads in [2, 4] {
+        let result = std::panic::catch_unwind(|| Checker::new().threads(threads).check(&Touchy, &h));
+        let payload = result.expect_err("the model's panic comes through");
+        let msg = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(ToString::to_string))
+            .unwrap_or_default();
+        assert!(msg.contains("refuses key zz-boom"), "{msg}");
     }
 }

@@ -117,6 +117,7 @@ fn brute_force<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> b
 
 /// The versioned KV spec over the whole map, written independently of the model under test
 /// (no partitioning, a plain map): the brute force's reference.
+#[derive(Clone)]
 struct WholeMap;
 
 impl Model for WholeMap {
