@@ -69,6 +69,11 @@ pub fn batch(submissions: &[PathBuf], options: &RunOptions, out: &Path) -> Resul
     Ok(graded)
 }
 
+/// Submissions graded per hour, at `seconds` for `count` of them (0 when nothing was timed).
+pub fn per_hour(count: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 { count as f64 * 3600.0 / seconds } else { 0.0 }
+}
+
 /// The parts graded, in catalogue order, over all students.
 fn parts(graded: &[Graded]) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();

@@ -77,9 +77,13 @@ struct GradeArgs {
     /// Real-mode runs (LAB_RUNTIME=real) per test.
     #[arg(long, value_name = "N", default_value_t = 1)]
     real: u32,
-    /// Parallel runs [default: the number of CPUs].
+    /// Parallel sim runs [default: the number of CPUs].
     #[arg(long, short, value_name = "J")]
     jobs: Option<usize>,
+    /// Parallel real-mode runs, beside the sim runs: they mostly sleep on timers [default:
+    /// twice the number of CPUs, at least 4].
+    #[arg(long, value_name = "J")]
+    real_jobs: Option<usize>,
     /// A catalogue file instead of the built-in grading/catalogue.txt.
     #[arg(long, value_name = "FILE")]
     catalogue: Option<PathBuf>,
@@ -258,8 +262,9 @@ fn main() -> ExitCode {
 
 /// The options every grading shares, for the tree at `path`.
 fn run_options(args: &GradeArgs, path: PathBuf, in_place: bool) -> Result<RunOptions, GradeError> {
-    let jobs =
-        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
+    let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let jobs = args.jobs.unwrap_or(cpus);
+    let real_jobs = args.real_jobs.unwrap_or((2 * cpus).max(4));
     let seeds = (0..u64::from(args.seeds))
         .map(|k| {
             args.first_seed
@@ -295,6 +300,7 @@ fn run_options(args: &GradeArgs, path: PathBuf, in_place: bool) -> Result<RunOpt
         seeds,
         real_runs: args.real,
         jobs,
+        real_jobs,
         timeout: Duration::from_secs(args.timeout),
         shard: args.shard,
         out: None,
@@ -356,7 +362,9 @@ fn command_run(args: RunArgs) -> Result<i32, GradeError> {
 fn command_batch(args: BatchArgs) -> Result<i32, GradeError> {
     let out = args.out.clone().unwrap_or_else(|| default_workspace().join("target").join("grade-batch"));
     let options = run_options(&args.grade, PathBuf::new(), false)?;
+    let started = std::time::Instant::now();
     let graded = batch::batch(&args.submissions, &options, &out)?;
+    let seconds = started.elapsed().as_secs_f64();
     let mut text = String::from("Batch\n=====\n");
     for g in &graded {
         match &g.results {
@@ -373,6 +381,13 @@ fn command_batch(args: BatchArgs) -> Result<i32, GradeError> {
             Err(why) => text.push_str(&format!("{:<24} NOT GRADED: {why}\n", g.student)),
         }
     }
+    text.push_str(&format!(
+        "{} submission(s) in {seconds:.0} s: {:.1} per hour at {} sim and {} real worker(s).\n",
+        graded.len(),
+        batch::per_hour(graded.len(), seconds),
+        options.jobs,
+        options.real_jobs
+    ));
     text.push_str(&format!(
         "Scores: {} (one row per student); each student's results in {}/<student>/.\n",
         out.join("scores.csv").display(),

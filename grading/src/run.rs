@@ -10,8 +10,9 @@
 //! 4. **Plan** the runs: each test under each sim seed, then its real-mode runs, in
 //!    catalogue order. `--shard i/n` keeps every n-th run of that list, so shards are
 //!    deterministic, disjoint, balanced across slow and fast tests, and together complete.
-//! 5. **Execute** each run as its own process on a pool of workers, with a timeout
-//!    ([`crate::process`]); real-mode runs start first because they are the slowest.
+//! 5. **Execute** each run as its own process, with a timeout ([`crate::process`]), on two
+//!    pools: sim runs on about one worker per core (they are CPU-bound), real-mode runs on a
+//!    larger pool of their own beside them (they mostly sleep on timers).
 //! 6. **Report**: the scoreboard, `results.json`, `junit.xml`, and a log of every run that
 //!    did not pass at `<results>/<test>/<seed>.log` (`real-<k>.log` for real-mode runs).
 
@@ -89,8 +90,11 @@ pub struct RunOptions {
     pub seeds: Vec<u64>,
     /// Real-mode runs per test.
     pub real_runs: u32,
-    /// Parallel workers.
+    /// Parallel sim runs (CPU-bound: about one per core).
     pub jobs: usize,
+    /// Parallel real-mode runs, on a pool of their own: they mostly sleep on timers, so more of
+    /// them than cores fit beside the sim runs.
+    pub real_jobs: usize,
     /// Per-run timeout.
     pub timeout: Duration,
     /// Run only this slice of the runs.
@@ -155,6 +159,11 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
     }
     if options.jobs == 0 {
         return Err(GradeError::Usage("--jobs must be at least 1".into()));
+    }
+    if options.real_jobs == 0 && options.real_runs > 0 {
+        return Err(GradeError::Usage(
+            "--real-jobs must be at least 1 when there are real runs (--real)".into(),
+        ));
     }
     let catalogue = Catalogue::load(options.catalogue.as_deref())?;
     let selected = select(&catalogue, options)?;
@@ -338,13 +347,14 @@ pub fn grade(options: &RunOptions) -> Result<Outcomes, GradeError> {
         None => all_runs,
     };
     eprintln!(
-        "grade: {} test(s) graded, {} catalogue entr{} skipped; {} run(s){} on {} worker(s); results in {}",
+        "grade: {} test(s) graded, {} catalogue entr{} skipped; {} run(s){} on {} sim and {} real worker(s); results in {}",
         tests.len(),
         skipped.len(),
         if skipped.len() == 1 { "y" } else { "ies" },
         runs.len(),
         options.shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
-        options.jobs.min(runs.len().max(1)),
+        pools(&runs, options.jobs, options.real_jobs).0.1,
+        pools(&runs, options.jobs, options.real_jobs).1.1,
         out_dir.display()
     );
     let finished = execute(&tests, &runs, options, limits, &out_dir);
@@ -596,8 +606,24 @@ pub fn shard_runs(runs: &[RunSpec], shard: Shard) -> Vec<RunSpec> {
         .collect()
 }
 
-/// Runs everything on `options.jobs` workers and returns each run's result, in the order of
-/// `runs`.
+/// The indices of the sim runs and of the real runs, each pool's queue in order.
+fn queues(runs: &[RunSpec]) -> (Vec<usize>, Vec<usize>) {
+    (0..runs.len()).partition(|&i| !matches!(runs[i].mode, Mode::Real { .. }))
+}
+
+/// Each pool's queue and its worker count, for `jobs` sim and `real_jobs` real workers at
+/// most: (sim, real).
+fn pools(runs: &[RunSpec], jobs: usize, real_jobs: usize) -> ((Vec<usize>, usize), (Vec<usize>, usize)) {
+    let (sim, real) = queues(runs);
+    let sim_workers = jobs.min(sim.len());
+    let real_workers = real_jobs.min(real.len());
+    ((sim, sim_workers), (real, real_workers))
+}
+
+/// Runs everything and returns each run's result, in the order of `runs`. Sim runs and real
+/// runs have pools of their own (`options.jobs` and `options.real_jobs` workers): a sim run
+/// keeps a core busy, while a real run mostly sleeps on timers, so sharing one CPU-sized pool
+/// left the cores idle while real runs waited out their timeouts.
 fn execute(
     tests: &[GradedTest],
     runs: &[RunSpec],
@@ -605,11 +631,7 @@ fn execute(
     limits: Limits,
     out_dir: &Path,
 ) -> Vec<(RunSpec, RunResult)> {
-    // Real-mode runs take real time: start them first so that they do not finish last.
-    let mut order: Vec<usize> = (0..runs.len()).collect();
-    order.sort_by_key(|&i| !matches!(runs[i].mode, Mode::Real { .. }));
-    let order = Arc::new(order);
-    let next = Arc::new(AtomicUsize::new(0));
+    let ((sim, sim_workers), (real, real_workers)) = pools(runs, options.jobs, options.real_jobs);
     let tests = Arc::new(tests.to_vec());
     let runs_shared = Arc::new(runs.to_vec());
     let verdicts = out_dir.join(".verdicts");
@@ -617,29 +639,38 @@ fn execute(
         eprintln!("grade: cannot create {}: {e}; runs that need a verdict will fail", verdicts.display());
     }
     let (tx, rx) = mpsc::channel::<(usize, RunResult)>();
-    let workers = options.jobs.min(runs.len()).max(1);
     let mut handles = Vec::new();
-    for worker in 0..workers {
-        let (order, next, tests, runs, tx) =
-            (Arc::clone(&order), Arc::clone(&next), Arc::clone(&tests), Arc::clone(&runs_shared), tx.clone());
-        let timeout = options.timeout;
-        let out_dir = out_dir.to_path_buf();
-        let verdicts = verdicts.clone();
-        let spawned = thread::Builder::new().name(format!("grade-worker-{worker}")).spawn(move || {
-            loop {
-                let slot = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&index) = order.get(slot) else { break };
-                let spec = runs[index];
-                let verdict_file = verdicts.join(format!("{index}.jsonl"));
-                let result = run_one(&tests[spec.test], spec.mode, timeout, limits, &out_dir, &verdict_file);
-                if tx.send((index, result)).is_err() {
-                    break;
+    for (pool, order, workers) in [("sim", sim, sim_workers), ("real", real, real_workers)] {
+        let order = Arc::new(order);
+        let next = Arc::new(AtomicUsize::new(0));
+        for worker in 0..workers {
+            let (order, next, tests, runs, tx) = (
+                Arc::clone(&order),
+                Arc::clone(&next),
+                Arc::clone(&tests),
+                Arc::clone(&runs_shared),
+                tx.clone(),
+            );
+            let timeout = options.timeout;
+            let out_dir = out_dir.to_path_buf();
+            let verdicts = verdicts.clone();
+            let spawned = thread::Builder::new().name(format!("grade-{pool}-{worker}")).spawn(move || {
+                loop {
+                    let slot = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&index) = order.get(slot) else { break };
+                    let spec = runs[index];
+                    let verdict_file = verdicts.join(format!("{index}.jsonl"));
+                    let result =
+                        run_one(&tests[spec.test], spec.mode, timeout, limits, &out_dir, &verdict_file);
+                    if tx.send((index, result)).is_err() {
+                        break;
+                    }
                 }
+            });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => eprintln!("grade: could not start {pool} worker {worker}: {e}"),
             }
-        });
-        match spawned {
-            Ok(handle) => handles.push(handle),
-            Err(e) => eprintln!("grade: could not start worker {worker}: {e}"),
         }
     }
     drop(tx);
@@ -1048,6 +1079,18 @@ fn print_list(tests: &[GradedTest], skipped: &[Skipped], uncatalogued: &[String]
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sim_and_real_runs_get_pools_of_their_own() {
+        let runs = plan(3, &[1, 2], 1);
+        let ((sim, sim_workers), (real, real_workers)) = pools(&runs, 2, 8);
+        assert_eq!(sim.len(), 6);
+        assert_eq!(real.len(), 3);
+        assert!(sim.iter().all(|&i| !matches!(runs[i].mode, Mode::Real { .. })));
+        assert!(real.iter().all(|&i| matches!(runs[i].mode, Mode::Real { .. })));
+        assert_eq!((sim_workers, real_workers), (2, 3), "no pool has more workers than runs");
+        assert_eq!(pools(&plan(3, &[1], 0), 2, 8).1.1, 0, "no real runs, no real workers");
+    }
+
     use super::*;
 
     #[test]
