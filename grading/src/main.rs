@@ -81,7 +81,7 @@ struct GradeArgs {
     #[arg(long, short, value_name = "J")]
     jobs: Option<usize>,
     /// Parallel real-mode runs, beside the sim runs: they mostly sleep on timers [default:
-    /// twice the number of CPUs, at least 4].
+    /// four times the number of CPUs, at least 8].
     #[arg(long, value_name = "J")]
     real_jobs: Option<usize>,
     /// A catalogue file instead of the built-in grading/catalogue.txt.
@@ -264,7 +264,7 @@ fn main() -> ExitCode {
 fn run_options(args: &GradeArgs, path: PathBuf, in_place: bool) -> Result<RunOptions, GradeError> {
     let cpus = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
     let jobs = args.jobs.unwrap_or(cpus);
-    let real_jobs = args.real_jobs.unwrap_or((2 * cpus).max(4));
+    let real_jobs = args.real_jobs.unwrap_or((4 * cpus).max(8));
     let seeds = (0..u64::from(args.seeds))
         .map(|k| {
             args.first_seed
