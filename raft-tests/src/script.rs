@@ -27,6 +27,9 @@ use raft::raft::{
 };
 use testkit::{Ends, Frame};
 
+/// While the script waits, it re-sends its last accepted AppendEntries this often.
+const KEEPALIVE: Duration = Duration::from_millis(50);
+
 /// How a fake peer answers the peer under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -38,6 +41,9 @@ pub enum Answer {
     No,
     /// Refuses everything, answering with this term (or the request's, if higher).
     Term(u64),
+    /// Like [`Answer::Yes`], but each reply leaves this many ms after the request arrived (so
+    /// that it may reach the peer in a later term).
+    Late(u64),
 }
 
 /// What one fake peer does and has seen.
@@ -54,31 +60,55 @@ impl Fake {
             _ => asked,
         }
     }
+
+    fn yes(&self) -> bool {
+        matches!(self.answer, Answer::Yes | Answer::Late(_))
+    }
+
+    /// How long to hold the reply back.
+    fn delay(&self) -> Option<Duration> {
+        match self.answer {
+            Answer::Late(ms) => Some(Duration::from_millis(ms)),
+            _ => None,
+        }
+    }
+}
+
+/// Decides an answer with the fake's lock held, then holds the reply back if asked to.
+fn answer_with<T>(f: &Mutex<Fake>, method: &'static str, term: u64, reply: impl FnOnce(&Fake) -> T) -> T {
+    let (r, delay) = {
+        let mut f = f.lock();
+        f.seen.push((method, term));
+        (reply(&f), f.delay())
+    };
+    if let Some(d) = delay {
+        sleep(d);
+    }
+    r
 }
 
 fn fake_service(f: Arc<Mutex<Fake>>) -> Service {
     let (a, b, c) = (f.clone(), f.clone(), f);
     Service::new("Raft")
         .handler("RequestVote", move |args: RequestVoteArgs| {
-            let mut f = a.lock();
-            f.seen.push(("RequestVote", args.term));
-            RequestVoteReply { term: f.term(args.term), vote_granted: f.answer == Answer::Yes }
+            answer_with(&a, "RequestVote", args.term, |f| RequestVoteReply {
+                term: f.term(args.term),
+                vote_granted: f.yes(),
+            })
         })
         .handler("AppendEntries", move |args: AppendEntriesArgs| {
-            let mut f = b.lock();
-            f.seen.push(("AppendEntries", args.term));
-            AppendEntriesReply {
+            answer_with(&b, "AppendEntries", args.term, |f| AppendEntriesReply {
                 term: f.term(args.term),
-                success: f.answer == Answer::Yes,
+                success: f.yes(),
                 conflict_term: None,
                 conflict_index: 0,
                 log_len: 1,
-            }
+            })
         })
         .handler("InstallSnapshot", move |args: InstallSnapshotArgs| {
-            let mut f = c.lock();
-            f.seen.push(("InstallSnapshot", args.term));
-            InstallSnapshotReply { term: f.term(args.term) }
+            answer_with(&c, "InstallSnapshot", args.term, |f| InstallSnapshotReply {
+                term: f.term(args.term),
+            })
         })
 }
 
@@ -103,6 +133,10 @@ pub struct Bench<R: RaftPeer> {
     restarts: Mutex<u64>,
     /// What the script is doing, for messages.
     doing: Mutex<String>,
+    /// The last AppendEntries of the script that the peer accepted, re-sent while the script
+    /// waits (so that the peer's election timer does not fire), until the peer campaigns to
+    /// lead.
+    keepalive: Mutex<Option<AppendEntriesArgs>>,
 }
 
 /// An entry of `term` whose command is the bytes of `cmd`.
@@ -153,6 +187,7 @@ impl<R: RaftPeer> Bench<R> {
             saved: Mutex::new(Persister::new()),
             restarts: Mutex::new(0),
             doing: Mutex::new(String::new()),
+            keepalive: Mutex::new(None),
         };
         bench.start();
         bench
@@ -265,17 +300,19 @@ impl<R: RaftPeer> Bench<R> {
         entries: Vec<Entry>,
         leader_commit: u64,
     ) -> AppendEntriesReply {
-        self.call(
-            "Raft.AppendEntries",
-            &AppendEntriesArgs {
-                term,
-                leader,
-                prev_log_index: prev.0,
-                prev_log_term: prev.1,
-                entries,
-                leader_commit,
-            },
-        )
+        let args = AppendEntriesArgs {
+            term,
+            leader,
+            prev_log_index: prev.0,
+            prev_log_term: prev.1,
+            entries,
+            leader_commit,
+        };
+        let r: AppendEntriesReply = self.call("Raft.AppendEntries", &args);
+        if r.success {
+            *self.keepalive.lock() = Some(args);
+        }
+        r
     }
 
     /// Sends the peer an InstallSnapshot from `leader`.
@@ -330,6 +367,7 @@ impl<R: RaftPeer> Bench<R> {
 
     /// Waits up to `within` for the peer to claim leadership; returns its term.
     pub fn wait_leader(&self, within: Duration) -> u64 {
+        *self.keepalive.lock() = None;
         let t0 = Instant::now();
         loop {
             let (term, leader) = self.state();
@@ -349,9 +387,20 @@ impl<R: RaftPeer> Bench<R> {
     /// The next message on the peer's apply channel, waiting up to `within`.
     pub fn next_applied(&self, within: Duration) -> Option<ApplyMsg> {
         let rx = self.inst.lock().as_ref().expect("the peer is running").rx.clone();
-        match rx.recv_timeout(within) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
+        let t0 = Instant::now();
+        loop {
+            let slice = KEEPALIVE.min(within.saturating_sub(t0.elapsed()));
+            match rx.recv_timeout(slice) {
+                Ok(m) => return Some(m),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) if t0.elapsed() >= within => return None,
+                Err(RecvTimeoutError::Timeout) => {
+                    let again = self.keepalive.lock().clone();
+                    if let Some(args) = again {
+                        let _: AppendEntriesReply = self.call("Raft.AppendEntries", &args);
+                    }
+                }
+            }
         }
     }
 

@@ -73,3 +73,11 @@ labs::lab_test! {
         suite::kill_stops_threads::<Raft>();
     }
 }
+
+labs::lab_test! {
+    /// Figure 2, rules for candidates: votes granted in an earlier term are not counted
+    /// (scripted).
+    fn stale_votes_not_counted_3a() {
+        suite::stale_votes_not_counted::<Raft>();
+    }
+}

@@ -351,3 +351,17 @@ pub fn kill_stops_threads<R: RaftPeer>() {
     }
     cfg.end();
 }
+
+/// Figure 2, rules for candidates: a candidate counts only votes granted in its current term.
+/// Two of the four other servers grant every vote, but their replies arrive 1.5 s late (in a
+/// later election); the other two refuse. A peer that counts the late votes leads without a
+/// majority of its term, which the monitor reports (scripted).
+pub fn stale_votes_not_counted<R: RaftPeer>() {
+    let b = Bench::<R>::new(5);
+    b.frame().begin("Test (3A): votes of an earlier term are not counted (scripted)");
+    b.doing("servers 1 and 2 grant votes 1.5 s late; servers 3 and 4 refuse");
+    b.answer(1, Answer::Late(1500));
+    b.answer(2, Answer::Late(1500));
+    sleep(Duration::from_secs(4));
+    b.end();
+}
