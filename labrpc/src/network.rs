@@ -2,7 +2,7 @@
 
 use crate::CallError;
 use crate::server::{Job, JobTap, ReplyTo, Server};
-use crate::tap::{CallInfo, Fault, FilterFn, Handled, Returned, Stamp, Tap, TapFn};
+use crate::tap::{Arrived, CallInfo, Fault, FilterFn, Handled, Returned, Stamp, Tap, TapFn};
 use labs::events::{self, EventKind, RpcFate};
 use labs::rand::gen_range;
 use labs::sync::{Arc, Mutex, Sender, unbounded};
@@ -180,6 +180,15 @@ impl Network {
     /// Whether `node` is the instance now registered under the server name `server`.
     pub(crate) fn is_current(&self, server: &str, node: &str) -> bool {
         matches!(self.inner.state.lock().servers.get(server), Some(Some(s)) if s.node_name() == node)
+    }
+
+    /// Stamps a handler's start and hands the arrival to the tap, in stamp order.
+    pub(crate) fn report_arrived(&self, tap: &TapFn, make: impl FnOnce(Stamp) -> Arrived) -> Stamp {
+        let _order = self.inner.tap_order.lock();
+        let a = make(stamp(&self.inner));
+        let at = a.at;
+        tap(&Tap::Arrived(a));
+        at
     }
 
     /// Stamps a handler's end and hands its report to the tap, in stamp order.

@@ -2,7 +2,7 @@
 
 use crate::CallError;
 use crate::network::{Network, Reply};
-use crate::tap::{Handled, TapFn};
+use crate::tap::{Arrived, Handled, TapFn};
 use labs::Node;
 use labs::sync::{Arc, Mutex, Receiver, Sender, unbounded};
 use serde::Serialize;
@@ -182,17 +182,29 @@ impl Server {
 
 fn worker(shared: Arc<Shared>, queue: Receiver<Job>, server: labs::sync::WeakArc<Inner>) {
     while let Ok(job) = queue.recv() {
-        let start = job.tap.as_ref().map(|t| t.net.stamp());
+        let node: Arc<str> = Arc::from(shared.node.name());
+        let method: Arc<str> = Arc::from(job.method.as_str());
+        let start = job.tap.as_ref().map(|t| {
+            t.net.report_arrived(&t.tap, |at| Arrived {
+                call: t.call,
+                caller: t.caller.clone(),
+                server: t.server.clone(),
+                node: node.clone(),
+                method: method.clone(),
+                args: job.args.clone(),
+                at,
+                duplicate: t.duplicate,
+            })
+        });
         let result = run(&shared, &job.method, &job.args);
         if let (Some(t), Some(start)) = (&job.tap, start) {
-            let node: Arc<str> = Arc::from(shared.node.name());
             let live = t.net.is_current(&t.server, &node);
             t.net.report_handled(&t.tap, |end| Handled {
                 call: t.call,
                 caller: t.caller.clone(),
                 server: t.server.clone(),
                 node,
-                method: Arc::from(job.method.as_str()),
+                method,
                 args: job.args.clone(),
                 reply: result.as_ref().ok().map(|r| Arc::from(&r[..])),
                 start,

@@ -1,8 +1,9 @@
 //! What a tester can see of each call, and the faults it can script, beyond 6.5840's labrpc.
 //!
-//! A *tap* ([`crate::Network::set_tap`]) is told of every call twice: when a handler finishes
-//! running a request ([`Tap::Handled`], whether or not its caller still waits for it), and
-//! when the call returns to its caller ([`Tap::Returned`]). Each report carries the encoded
+//! A *tap* ([`crate::Network::set_tap`]) is told of every call three times: when a request
+//! reaches a handler ([`Tap::Arrived`], before the handler runs), when the handler finishes
+//! ([`Tap::Handled`], whether or not its caller still waits for it), and when the call returns
+//! to its caller ([`Tap::Returned`]). Each report carries the encoded
 //! arguments and reply, the caller's node, the server's node (which names the instance, e.g.
 //! `server-2#1`), the time and a sequence number from one counter per network, so that a
 //! monitor can order what happened on different threads. Testers decode the bytes with the
@@ -21,6 +22,27 @@ pub struct Stamp {
     pub seq: u64,
     /// The world's clock, in nanoseconds (virtual under sim).
     pub t: u64,
+}
+
+/// A request that reached a handler, which is about to run (see [`Tap::Arrived`]).
+#[derive(Clone, Debug)]
+pub struct Arrived {
+    /// The call's id (a duplicate delivery has the id of its original).
+    pub call: u64,
+    /// The node of the thread that made the call.
+    pub caller: Arc<str>,
+    /// The server's name on the network.
+    pub server: Arc<str>,
+    /// The server's node: the instance that runs the handler.
+    pub node: Arc<str>,
+    /// `Service.Method`.
+    pub method: Arc<str>,
+    /// The encoded arguments.
+    pub args: Arc<[u8]>,
+    /// When the handler starts (the same stamp as [`Handled::start`]).
+    pub at: Stamp,
+    /// Whether this is a duplicate delivery.
+    pub duplicate: bool,
 }
 
 /// A request that a handler ran (see [`Tap::Handled`]).
@@ -79,6 +101,8 @@ pub struct Returned {
 /// A report to a tap.
 #[derive(Clone, Debug)]
 pub enum Tap {
+    /// A request reached a handler, which has not run yet.
+    Arrived(Arrived),
     /// A handler returned (its reply may still be lost, or its caller gone).
     Handled(Handled),
     /// A call returned to its caller.

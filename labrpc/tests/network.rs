@@ -401,8 +401,8 @@ fn a_blocked_handler_does_not_slow_other_calls() {
     });
 }
 
-/// Beyond 6.5840: the tap is told of each handled request (before its caller gets the reply)
-/// and of each returned call, with the caller's node, the server's instance, the bytes and
+/// Beyond 6.5840: the tap is told of each request as it reaches its handler, when the handler
+/// returns (before its caller gets the reply), and when the call returns, with the caller's node, the server's instance, the bytes and
 /// stamps in one order.
 #[test]
 fn the_tap_sees_every_call_from_both_sides() {
@@ -416,10 +416,13 @@ fn the_tap_sees_every_call_from_both_sides() {
         let r: String = client.enter(|| e.call("JunkServer.Handler2", &5i64)).unwrap();
         assert_eq!(r, "handler2-5");
         let seen = seen.lock().clone();
-        assert_eq!(seen.len(), 2, "{seen:?}");
-        let (labrpc::Tap::Handled(h), labrpc::Tap::Returned(r)) = (&seen[0], &seen[1]) else {
-            panic!("expected a handled report, then a returned one: {seen:?}");
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        let (labrpc::Tap::Arrived(a), labrpc::Tap::Handled(h), labrpc::Tap::Returned(r)) =
+            (&seen[0], &seen[1], &seen[2])
+        else {
+            panic!("expected an arrival, a handled report, then a returned one: {seen:?}");
         };
+        assert_eq!((a.call, a.at, &*a.node), (h.call, h.start, "server"));
         assert_eq!(
             (&*h.caller, &*h.server, &*h.node, &*h.method),
             ("client-7", "server", "server", "JunkServer.Handler2")

@@ -712,7 +712,10 @@ fn check_logs(st: &mut State, i: usize, index: u64, cmd: Vec<u8>) -> (Option<Str
             && *old != cmd
         {
             err = Some(format!(
-                "commit index={index}: server {i} applied {} but server {j} applied {}",
+                "commit index={index}: server {i} applied {} but server {j} applied {} (Figure 3, State Machine \
+                 Safety: every server applies the same command at an index; look for a leader that lost or \
+                 overwrote a committed entry, or a follower that committed entries it had not checked against \
+                 the leader's log)",
                 describe(&cmd),
                 describe(old)
             ));

@@ -12,15 +12,24 @@
 //! request only if it reached a handler (so its end was still connected); what a caller
 //! learned only from a reply it received.
 
-use labrpc::tap::{Handled, Returned, Stamp, Tap};
+use labrpc::tap::{Arrived, Handled, Returned, Stamp, Tap};
 use labs::events::RpcFate;
 use labs::sync::Mutex;
+use labs::time::Duration;
+use labs::world::{Backend, World};
 use raft::raft::{
     AppendEntriesArgs, AppendEntriesReply, InstallSnapshotArgs, InstallSnapshotReply, RequestVoteArgs,
     RequestVoteReply,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use testkit::{Frame, servers_in_words};
+
+/// After a server learns of a higher term from a reply, it may still send requests of its old
+/// term for this long (threads that built them before it processed the reply), under sim.
+pub const STEP_DOWN_SLACK: Duration = Duration::from_millis(100);
+
+/// The same, under the real backend (threads may wait long for a CPU).
+pub const STEP_DOWN_SLACK_REAL: Duration = Duration::from_secs(1);
 
 /// A leader may send this many heartbeats to one follower within one second before the
 /// monitor calls it a flood (the lab's rule is at most 10 per second; this leaves slack for
@@ -83,6 +92,11 @@ struct State {
     terms: BTreeMap<usize, BTreeMap<u64, ((u64, u64), (u64, u64))>>,
     /// (follower, term) -> acknowledgements it gave the leader of that term.
     acks: BTreeMap<(usize, u64), Vec<Ack>>,
+    /// follower -> when it last handled an InstallSnapshot.
+    installed: BTreeMap<usize, Stamp>,
+    /// (server, instance) -> the highest term it learned from a reply, from whom, when, and how
+    /// many requests of an older term it sent since.
+    higher: BTreeMap<(usize, u64), (u64, usize, Stamp, usize)>,
     /// (candidate, term) -> voter -> when the candidate received the vote.
     received: BTreeMap<(usize, u64), BTreeMap<usize, Stamp>>,
     /// term -> the server that acted as its leader, and when first.
@@ -105,13 +119,16 @@ struct State {
 pub struct Monitor {
     n: usize,
     frame: Frame,
+    slack: u64,
     st: Mutex<State>,
 }
 
 impl Monitor {
     /// A monitor of a cluster of `n` servers named `server-<i>`; violations fail `frame`.
     pub fn new(n: usize, frame: &Frame) -> Monitor {
-        Monitor { n, frame: frame.clone(), st: Mutex::new(State::default()) }
+        let slack =
+            if World::current().backend() == Backend::Real { STEP_DOWN_SLACK_REAL } else { STEP_DOWN_SLACK };
+        Monitor { n, frame: frame.clone(), slack: slack.as_nanos() as u64, st: Mutex::new(State::default()) }
     }
 
     /// Looks at one report of the network's tap.
@@ -121,6 +138,7 @@ impl Monitor {
             return;
         }
         let r = match tap {
+            Tap::Arrived(a) => self.arrived(&mut st, a),
             Tap::Handled(h) => self.handled(&mut st, h),
             Tap::Returned(r) => self.returned(&mut st, r),
         };
@@ -130,6 +148,17 @@ impl Monitor {
             labs::events::note(format!("monitor: {msg}"));
             self.frame.fail(msg);
         }
+    }
+
+    /// A request reached a server: before it can have any effect, check what it says of its
+    /// sender's log.
+    fn arrived(&self, st: &mut State, a: &Arrived) -> Result<(), String> {
+        if &*a.method == "Raft.AppendEntries"
+            && let Ok(args) = postcard::from_bytes::<AppendEntriesArgs>(&a.args)
+        {
+            self.leader_sent_entries(st, args.leader, &args, a.at.t)?;
+        }
+        Ok(())
     }
 
     fn handled(&self, st: &mut State, h: &Handled) -> Result<(), String> {
@@ -209,7 +238,14 @@ impl Monitor {
                             .copied()
                     });
                     if let Some(k) = lost {
-                        let how = if k.instance == inst {
+                        let snapshot_between =
+                            st.installed.get(&me).is_some_and(|&s| k.end < s && s < h.start);
+                        let how = if k.instance == inst && snapshot_between {
+                            "it deleted entries it had acknowledged when it installed a snapshot (Figure 13, \
+                             InstallSnapshot receiver rule 6: if an existing entry has the snapshot's last \
+                             included index and term, keep the entries that follow it)"
+                                .to_string()
+                        } else if k.instance == inst {
                             "it deleted entries it had acknowledged (Figure 2, AppendEntries receiver rule 3: \
                              delete an existing entry only if it conflicts with a new one; a stale, repeated \
                              or empty AppendEntries must not shorten the log)"
@@ -250,6 +286,7 @@ impl Monitor {
                 if !h.live {
                     return Ok(());
                 }
+                st.installed.insert(me, h.end);
                 term_rule(me, "an InstallSnapshot", a.term, &format!("leader {}", a.leader), r.term, t)?;
                 self.externalized(st, me, inst, r.term, t)?;
                 if r.term == a.term {
@@ -295,6 +332,7 @@ impl Monitor {
                     return Ok(());
                 }
                 self.externalized(st, me, inst, a.term, r.sent.t)?;
+                self.stale_after_higher_reply(st, me, inst, "AppendEntries", a.term, r.sent)?;
                 self.acted_as_leader(st, me, a.term, r.sent)?;
                 if let Some(p) = peer {
                     self.heartbeat(st, &r.caller, me, p, &a, r.sent.t)?;
@@ -308,6 +346,11 @@ impl Monitor {
                     let through = a.prev_log_index + a.entries.len() as u64;
                     self.learn(st, me, a.term, p, through);
                 }
+                if let (true, Some(p), Some(Ok(rep))) =
+                    (delivered, peer, reply.map(postcard::from_bytes::<AppendEntriesReply>))
+                {
+                    self.saw_reply_term(st, me, inst, p, rep.term, r.done);
+                }
             }
             "Raft.InstallSnapshot" => {
                 let Ok(a) = postcard::from_bytes::<InstallSnapshotArgs>(&r.args) else { return Ok(()) };
@@ -315,17 +358,58 @@ impl Monitor {
                     return Ok(());
                 }
                 self.externalized(st, me, inst, a.term, r.sent.t)?;
+                self.stale_after_higher_reply(st, me, inst, "InstallSnapshot", a.term, r.sent)?;
                 self.acted_as_leader(st, me, a.term, r.sent)?;
                 if let (true, Some(p), Some(Ok(rep))) =
                     (delivered, peer, reply.map(postcard::from_bytes::<InstallSnapshotReply>))
-                    && rep.term == a.term
                 {
-                    self.learn(st, me, a.term, p, a.last_included_index);
+                    if rep.term == a.term {
+                        self.learn(st, me, a.term, p, a.last_included_index);
+                    }
+                    self.saw_reply_term(st, me, inst, p, rep.term, r.done);
                 }
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Server `me`'s instance `inst` received a reply with term `term` from server `from`.
+    fn saw_reply_term(&self, st: &mut State, me: usize, inst: u64, from: usize, term: u64, done: Stamp) {
+        let e = st.higher.entry((me, inst)).or_insert((term, from, done, 0));
+        if term > e.0 {
+            *e = (term, from, done, 0);
+        }
+    }
+
+    /// Figure 2, rules for all servers: once a reply told a server of a higher term, it adopts
+    /// it, so it sends no more requests of an older term (beyond the slack for requests built
+    /// before it processed the reply: for a slack of time, or a few per peer).
+    fn stale_after_higher_reply(
+        &self,
+        st: &mut State,
+        me: usize,
+        inst: u64,
+        what: &str,
+        term: u64,
+        sent: Stamp,
+    ) -> Result<(), String> {
+        let Some(e) = st.higher.get_mut(&(me, inst)) else { return Ok(()) };
+        if e.0 > term && sent > e.2 {
+            e.3 += 1;
+        }
+        match *e {
+            (t, from, done, k) if t > term && (sent.t > done.t + self.slack || k > 3 * self.n) => {
+                Err(format!(
+                    "server {me} received a reply with term {t} from server {from} at {}, yet at {} it sent an {what} \
+                 of term {term}: if a response contains term T > currentTerm, set currentTerm = T and convert to \
+                 follower (Figure 2, rules for all servers)",
+                    secs(done.t),
+                    secs(sent.t)
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// At most one vote per server per term, across restarts (a candidate's own included).

@@ -329,6 +329,12 @@ impl<R: RaftPeer> Bench<R> {
         )
     }
 
+    /// Calls the peer's `snapshot(index, data)`, as its service would.
+    pub fn snapshot(&self, index: u64, data: &[u8]) {
+        let (rf, node) = self.rf();
+        node.enter(|| self.frame.guarded("server 0", "snapshot()", || rf.snapshot(index, data.to_vec())));
+    }
+
     /// Sets how fake peer `j` answers from now on.
     pub fn answer(&self, j: usize, a: Answer) {
         self.fakes[j - 1].lock().answer = a;

@@ -73,3 +73,10 @@ labs::lab_test! {
         suite::snapshot_survives_restart::<Raft>();
     }
 }
+
+labs::lab_test! {
+    /// 3D: snapshot() drops the entries the snapshot covers (scripted).
+    fn snapshot_trims_log_3d() {
+        suite::snapshot_trims_log::<Raft>();
+    }
+}

@@ -493,8 +493,8 @@ pub fn append_rejects_mismatch<R: RaftPeer>() {
             "server 0 accepted entries after index 2 of term 2, but its entry at index 2 is of term 1 ({RULE2})"
         ));
     }
-    b.doing("AppendEntries(term 2, prev 3 of term 1, commit 3): matching");
-    let r = b.append(2, 2, (3, 1), vec![], 3);
+    b.doing("AppendEntries(term 3, prev 3 of term 1, commit 3): matching");
+    let r = b.append(3, 1, (3, 1), vec![], 3);
     if !r.success {
         b.fail(format!("server 0 refused ({r:?}) a heartbeat whose prev entry (3, term 1) it holds"));
     }

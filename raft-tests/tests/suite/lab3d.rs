@@ -292,3 +292,29 @@ pub fn snapshot_survives_restart<R: RaftPeer>() {
     );
     b.end();
 }
+
+/// The lab: `snapshot(index, ...)` drops the log entries the snapshot covers, so the persisted
+/// Raft state shrinks (scripted).
+pub fn snapshot_trims_log<R: RaftPeer>() {
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3D): snapshot() trims the log (scripted)");
+    b.doing("AppendEntries(term 1, prev 0, 100 entries of 100 bytes, commit 100)");
+    let cmds: Vec<String> = (0..100).map(|i| format!("{i:0>100}")).collect();
+    let log = cmds.iter().map(|c| entry(1, c)).collect();
+    b.append(1, 1, (0, 0), log, 100);
+    let want: Vec<(u64, &str)> = cmds.iter().enumerate().map(|(i, c)| (i as u64 + 1, c.as_str())).collect();
+    b.expect_applied(&want, Duration::from_secs(1), "the leader committed index 100");
+    let before = b.persister().raft_state_size();
+    b.doing("snapshot(95) from the service");
+    b.snapshot(95, b"snap-95");
+    let after = b.persister().raft_state_size();
+    if after * 4 > before || b.persister().read_snapshot() != b"snap-95" {
+        b.fail(format!(
+            "after snapshot(95) on a log of 100 entries of 100 bytes, server 0's persisted Raft state is {after} \
+             bytes (it was {before}) with a snapshot of {} bytes: snapshot() must drop the entries the snapshot \
+             covers and save the snapshot with the trimmed state (3D)",
+            b.persister().snapshot_size()
+        ));
+    }
+    b.end();
+}
