@@ -23,10 +23,10 @@ const ADAPTER: &str = r#"impl raft_tests::RaftPeer for {m}::Raft {
         {m}::Raft::state(self)
     }
     fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
-        {m}::Raft::snapshot(self, index, snapshot)
+        {m}::Raft::snapshot(self, index, snapshot);
     }
     fn kill(&self) {
-        {m}::Raft::kill(self)
+        {m}::Raft::kill(self);
     }
 }"#;
 

@@ -52,7 +52,7 @@ impl Node {
     /// The names of the node's threads that are still running (or blocked), in the order
     /// they were spawned. A tester uses it to check that a killed server's threads end.
     pub fn live_threads(&self) -> Vec<String> {
-        self.0.live.lock().values().map(|n| n.to_string()).collect()
+        self.0.live.lock().values().map(ToString::to_string).collect()
     }
     /// Registers a thread of this node; returns its number for [`Node::thread_done`].
     pub(crate) fn thread_started(&self, name: Arc<str>) -> u64 {

@@ -82,6 +82,13 @@ struct Ack {
     end: Stamp,
 }
 
+/// A term and when it was used.
+type TermAt = (u64, u64);
+
+/// The last (prev index, leader commit) a leader sent a follower, and the times of the
+/// heartbeats that repeated it.
+type Beats = ((u64, u64), VecDeque<u64>);
+
 #[derive(Default)]
 struct State {
     /// The first violation (later ones are not reported).
@@ -89,7 +96,7 @@ struct State {
     /// (voter, term) -> votes granted.
     votes: BTreeMap<(usize, u64), Vec<Vote>>,
     /// server -> instance -> (lowest, highest) term it externalized, with times.
-    terms: BTreeMap<usize, BTreeMap<u64, ((u64, u64), (u64, u64))>>,
+    terms: BTreeMap<usize, BTreeMap<u64, (TermAt, TermAt)>>,
     /// (follower, term) -> acknowledgements it gave the leader of that term.
     acks: BTreeMap<(usize, u64), Vec<Ack>>,
     /// follower -> when it last handled an InstallSnapshot.
@@ -112,7 +119,7 @@ struct State {
     known_commit: BTreeMap<usize, u64>,
     /// (leader node, term, follower) -> the last (prev index, leader commit) sent, and the
     /// times of the heartbeats that repeated it.
-    beats: BTreeMap<(String, u64, usize), ((u64, u64), VecDeque<u64>)>,
+    beats: BTreeMap<(String, u64, usize), Beats>,
 }
 
 /// Checks Figure 2's rules over the RPC stream of one cluster of `n` servers.

@@ -78,7 +78,7 @@ mod mutate {
 
     fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir).expect("the crate's src dir").flatten().collect();
-        entries.sort_by_key(|e| e.path());
+        entries.sort_by_key(std::fs::DirEntry::path);
         for e in entries {
             let p = e.path();
             if p.is_dir() {
