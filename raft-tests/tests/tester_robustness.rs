@@ -110,7 +110,12 @@ fn a_panicking_handler_fails_basic_agree_naming_the_server() {
 fn a_deadlocked_raft_fails_basic_agree_instead_of_hanging() {
     for seed in SEEDS {
         let f = must_fail(seed, Duration::from_secs(15), lab3b::basic_agree::<Deadlocks>);
-        expect(&f, seed, FailureKind::Panic, &["start() has not returned after 5 s", "deadlocked"]);
+        expect(
+            &f,
+            seed,
+            FailureKind::Panic,
+            &["start() has not returned after 5 s", "deadlocked", "tester was at step \"one("],
+        );
     }
 }
 
@@ -148,6 +153,67 @@ fn a_test_past_120_seconds_fails_naming_the_step_it_was_waiting_in() {
         FailureKind::Panic,
         &["test took longer than 120 seconds (virtual time)", "tester was at step \"one(", "since"],
     );
+}
+
+/// The reference Raft, noting from `start()`, `state()` and `kill()` which node it runs as.
+#[derive(Clone)]
+struct NotesItsNode(raft::Raft);
+
+impl raft_tests::RaftPeer for NotesItsNode {
+    fn make(
+        peers: Vec<labrpc::ClientEnd>,
+        me: usize,
+        persister: labs::persister::Persister,
+        apply_tx: labs::sync::Sender<raft::ApplyMsg>,
+    ) -> Self {
+        labs::events::note("make");
+        NotesItsNode(raft::Raft::new(peers, me, persister, apply_tx))
+    }
+    fn service(&self) -> labrpc::Service {
+        self.0.service()
+    }
+    fn start(&self, command: Vec<u8>) -> Result<(u64, u64), raft::NotLeader> {
+        labs::events::note("start");
+        self.0.start(command)
+    }
+    fn state(&self) -> (u64, bool) {
+        labs::events::note("state");
+        self.0.state()
+    }
+    fn snapshot(&self, index: u64, snapshot: Vec<u8>) {
+        self.0.snapshot(index, snapshot);
+    }
+    fn kill(&self) {
+        labs::events::note("kill");
+        self.0.kill();
+    }
+}
+
+/// Issue 15: what a peer logs from a call the tester makes into it (`Raft::new`, `start`,
+/// `state`, `kill`) is tagged with the peer, not with the tester.
+#[test]
+fn calls_into_a_peer_are_tagged_with_the_peer() {
+    let mut seen = std::collections::BTreeSet::new();
+    let runs = [
+        World::builder().seed(1).run(lab3b::basic_agree::<NotesItsNode>),
+        World::builder().seed(1).run(lab3a::initial_election::<NotesItsNode>),
+    ];
+    for e in runs.iter().flat_map(|out| {
+        out.result.as_ref().unwrap_or_else(|f| panic!("{}", f.message));
+        &out.events
+    }) {
+        if let labs::events::EventKind::Note { text } = &e.kind
+            && ["make", "start", "state", "kill"].contains(&text.as_str())
+        {
+            assert!(
+                e.node.starts_with("server-"),
+                "{text}() was logged as node {:?}, not as the peer",
+                e.node
+            );
+            seen.insert(text.clone());
+        }
+    }
+    assert_eq!(seen.len(), 4, "not every call was seen: {seen:?}");
 }
 
 #[test]
