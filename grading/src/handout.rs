@@ -28,6 +28,7 @@
 //! * **`--check`** builds the handout (`cargo build --all-targets`) to prove that the
 //!   skeleton and its suites compile.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -43,6 +44,10 @@ pub const EXCLUDE_FILE: &str = ".handout-exclude";
 
 /// The file that marks a folder as a generated handout.
 pub const MARKER: &str = ".handout-generated";
+
+/// The folder of files that replace the reference's in the handout (its README, Makefile):
+/// `handout/README.md` becomes the handout's `README.md`.
+pub const OVERLAY: &str = "handout/";
 
 /// Why the handout cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +71,17 @@ pub enum HandoutError {
     Markers {
         /// Each mistake, with its file (relative to the source root).
         errors: Vec<(PathBuf, MarkerError)>,
+    },
+    /// A stripped file does not format: its skeleton code is not valid Rust.
+    #[error(
+        "the stripped {} does not format with rustfmt: {message}\nThe skeleton left by its solution markers (and SOLUTION ELSE code) must be valid Rust; nothing was written",
+        path.display()
+    )]
+    Format {
+        /// The file, relative to the source root.
+        path: PathBuf,
+        /// What rustfmt said.
+        message: String,
     },
     /// A `.rs` file is not UTF-8.
     #[error("{} is not UTF-8, so its solution regions cannot be stripped; nothing was written. Convert it to UTF-8", path.display())]
@@ -181,11 +197,16 @@ pub fn make_handout(options: &HandoutOptions) -> Result<HandoutSummary, HandoutE
     let dest_inside = dest.strip_prefix(&source).ok().map(Path::to_path_buf);
 
     let mut summary = HandoutSummary { listing, ..HandoutSummary::default() };
-    let mut planned: Vec<(PathBuf, Planned)> = Vec::new();
+    let mut planned: BTreeMap<PathBuf, Planned> = BTreeMap::new();
+    let mut overlays: Vec<(PathBuf, Planned)> = Vec::new();
     let mut marker_errors = Vec::new();
     for relative in files {
         let text = relative.to_string_lossy().replace('\\', "/");
         if text == EXCLUDE_FILE || text == MARKER {
+            continue;
+        }
+        if let Some(inside) = text.strip_prefix(OVERLAY) {
+            overlays.push((PathBuf::from(inside), Planned::Copy(source.join(&relative))));
             continue;
         }
         if dest_inside.as_ref().is_some_and(|d| relative.starts_with(d)) {
@@ -202,23 +223,27 @@ pub fn make_handout(options: &HandoutOptions) -> Result<HandoutSummary, HandoutE
                 String::from_utf8(bytes).map_err(|_| HandoutError::NotUtf8 { path: relative.clone() })?;
             match strip::strip(&content) {
                 Ok(stripped) => {
-                    if stripped.regions > 0 {
+                    let text = if stripped.regions > 0 {
                         summary.stripped_files += 1;
                         summary.regions += stripped.regions;
-                    }
-                    planned.push((relative, Planned::Text(stripped.text)));
+                        rustfmt(&source, &relative, &stripped.text)?
+                    } else {
+                        stripped.text
+                    };
+                    planned.insert(relative, Planned::Text(text));
                 }
                 Err(errors) => {
                     marker_errors.extend(errors.into_iter().map(|e| (relative.clone(), e)));
                 }
             }
         } else {
-            planned.push((relative, Planned::Copy(path)));
+            planned.insert(relative, Planned::Copy(path));
         }
     }
     if !marker_errors.is_empty() {
         return Err(HandoutError::Markers { errors: marker_errors });
     }
+    planned.extend(overlays);
 
     prepare_destination(&options.dest)?;
     for (relative, what) in &planned {
@@ -248,6 +273,34 @@ pub fn make_handout(options: &HandoutOptions) -> Result<HandoutSummary, HandoutE
         check(&source, &options.dest, options.offline)?;
     }
     Ok(summary)
+}
+
+/// Formats a stripped file as `cargo fmt` would (the source's `rustfmt.toml`), so that the
+/// skeleton passes `make lint` as handed out.
+fn rustfmt(source: &Path, relative: &Path, text: &str) -> Result<String, HandoutError> {
+    use std::io::Write as _;
+    let mut command = Command::new("rustfmt");
+    command.args(["--edition", "2024", "--emit", "stdout", "--quiet"]);
+    if source.join("rustfmt.toml").is_file() {
+        command.arg("--config-path").arg(source.join("rustfmt.toml"));
+    }
+    let child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+    let mut child = child.map_err(|e| HandoutError::Format {
+        path: relative.to_path_buf(),
+        message: format!("cannot run rustfmt ({e}); install it with `rustup component add rustfmt`"),
+    })?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = text.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().map_err(|e| io("cannot run rustfmt on", relative, e))?;
+    let _ = writer.join();
+    if !out.status.success() {
+        return Err(HandoutError::Format {
+            path: relative.to_path_buf(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    String::from_utf8(out.stdout).map_err(|_| HandoutError::NotUtf8 { path: relative.to_path_buf() })
 }
 
 /// Shorthand for [`HandoutError::Io`].

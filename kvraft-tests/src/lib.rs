@@ -835,6 +835,7 @@ mod tests {
     /// A history that is not linearizable fails the test with the checker's explanation and
     /// the path of the visualisation.
     #[test]
+    #[allow(clippy::disallowed_methods, reason = "the checker's visualisation is a file on the real disk")]
     fn not_linearizable_fails_with_explanation_and_file() {
         let msg = failure_of(|| {
             let cfg = make_config(1, false, -1);

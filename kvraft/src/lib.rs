@@ -20,6 +20,8 @@
 //! a seed, `LAB_SEEDS=K` to try K seeds, and `LAB_RUNTIME=real` to run on OS threads and the
 //! wall clock.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod common;
 pub mod rsm;

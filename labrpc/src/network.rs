@@ -112,15 +112,31 @@ pub struct ClientEnd {
 impl Network {
     /// A new network: reliable, no long delays, no long reordering, no ends, no servers.
     pub fn new() -> Network {
-        Network {
-            inner: Arc::new(Inner {
-                state: Mutex::new(State { reliable: true, ..State::default() }),
-                total_count: AtomicU64::new(0),
-                total_bytes: AtomicU64::new(0),
-                seq: AtomicU64::new(0),
-                tap_order: Mutex::new(()),
-            }),
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State { reliable: true, ..State::default() }),
+            total_count: AtomicU64::new(0),
+            total_bytes: AtomicU64::new(0),
+            seq: AtomicU64::new(0),
+            tap_order: Mutex::new(()),
+        });
+        // Servers' handlers hold ends to this network: a cycle. When the world ends, let go of
+        // the servers (and of the tap and filter, which may hold the tester's state), so that a
+        // process running many seeds frees each world's state.
+        if let Some(world) = labs::world::try_current() {
+            let weak = Arc::downgrade(&inner);
+            world.at_end(move || {
+                if let Some(inner) = weak.upgrade()
+                    && let Some(mut st) = inner.state.try_lock()
+                {
+                    st.servers.clear();
+                    st.ever.clear();
+                    st.ends.clear();
+                    st.tap = None;
+                    st.filter = None;
+                }
+            });
         }
+        Network { inner }
     }
 
     /// Reliable (no delays, no drops) or unreliable (0-26 ms delays, 10% of requests and 10% of

@@ -26,6 +26,10 @@ pub(crate) struct WorldInner {
     pub(crate) next_node: AtomicUsize,
     pub(crate) events: EventLog,
     pub(crate) started: std::time::Instant,
+    /// What to run once the world has ended (see `World::at_end`).
+    pub(crate) at_end: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+    /// The world's file system (see [`crate::fs`]).
+    pub(crate) fs: crate::fs::Store,
 }
 
 impl WorldInner {

@@ -12,6 +12,8 @@ pub enum FailureKind {
     Deadlock,
     /// A thread ran too long without reaching a runtime call.
     Spin,
+    /// A simulated thread sat blocked in the operating system (a `std` sleep, lock or I/O).
+    Blocked,
     /// The run exceeded its time limit (120 s by default).
     TimeLimit,
 }

@@ -134,7 +134,10 @@ pub fn run_test_with(info: TestInfo, configure: impl Fn(Builder) -> Builder, bod
     let plan = plan_from_env();
     let many = plan.seeds.len() > 1;
     for &seed in &plan.seeds {
-        let make = || configure(Builder::default().seed(seed).backend(plan.backend));
+        let make = || {
+            configure(Builder::default().seed(seed).backend(plan.backend))
+                .replay(info.replay_command(seed, plan.backend))
+        };
         let wall = std::time::Instant::now();
         let out = if plan.check_determinism && plan.backend == Backend::Sim {
             let a = make().trace(true).run(body);

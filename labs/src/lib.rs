@@ -18,21 +18,23 @@
 //! Each module imports only modules of the layers below its own, so the runtime has no import
 //! circle:
 //!
-//! 1. `failure`, `node`: leaf types;
+//! 1. `failure`, `node`, `os`: leaf types and the few questions asked of the OS;
 //! 2. `sim`: the deterministic scheduler and executor, which knows nothing of worlds;
 //! 3. `context`: which world (and, under real, which node) the calling code runs in; all of
 //!    the runtime above calls into it;
-//! 4. [`time`], [`rand`], [`sync`], [`thread`], [`events`], then [`logging`] and
-//!    [`persister`];
+//! 4. [`time`], [`rand`], [`sync`], [`thread`], [`events`], then [`logging`], [`persister`]
+//!    and [`fs`] (whose store, a leaf type, the context holds for each world);
 //! 5. [`world`] (worlds, nodes' actions, [`world::Builder::run`]) and [`harness`] (seeds,
 //!    replay commands and reports for a test).
 
 mod context;
 pub mod events;
 mod failure;
+pub mod fs;
 pub mod harness;
 pub mod logging;
 mod node;
+mod os;
 pub mod persister;
 pub mod rand;
 mod sim;

@@ -19,12 +19,13 @@
 
 use crate::failure::{Failure, FailureKind, KillSignal};
 use crate::node::Node;
+use crate::os;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 /// Virtual nanoseconds charged for each runtime call, so that polling loops see time move.
 pub(crate) const CALL_COST_NS: u64 = 1_000;
@@ -100,7 +101,16 @@ pub(crate) struct Sim {
     computing: AtomicBool,
     done: std::sync::Mutex<bool>,
     done_cv: std::sync::Condvar,
+    /// The executor's kernel thread id (0 until it starts), for the blocked-in-the-OS watchdog.
+    executor_tid: AtomicI64,
+    /// What a fatal report names: the seed, and the replay command if the harness gave one.
+    seed: u64,
+    replay: Option<String>,
 }
+
+/// Real time after which a simulation whose executor stays blocked in the operating system
+/// (outside every runtime call) is reported.
+const OS_BLOCKED_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn mix(h: u64, v: u64) -> u64 {
     (h ^ v).wrapping_mul(0x100_0000_01b3).rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15
@@ -225,7 +235,7 @@ impl State {
 }
 
 impl Sim {
-    pub(crate) fn new(seed: u64, time_limit_ns: u64, trace: bool) -> Sim {
+    pub(crate) fn new(seed: u64, time_limit_ns: u64, trace: bool, replay: Option<String>) -> Sim {
         Sim {
             state: Mutex::new(State {
                 now: 0,
@@ -248,6 +258,17 @@ impl Sim {
             computing: AtomicBool::new(false),
             done: std::sync::Mutex::new(false),
             done_cv: std::sync::Condvar::new(),
+            executor_tid: AtomicI64::new(0),
+            seed,
+            replay,
+        }
+    }
+
+    /// The seed and the replay command, for a report that ends the process.
+    fn replay_text(&self) -> String {
+        match &self.replay {
+            Some(r) => format!("seed {}\nreplay: {r}", self.seed),
+            None => format!("seed {}", self.seed),
         }
     }
 
@@ -492,20 +513,29 @@ impl Sim {
         self.progress.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The driver: waits until every thread is done, watching for threads that never yield.
+    /// The driver: waits until every thread is done, watching for threads that never yield,
+    /// and for an executor that sits blocked in the operating system (a `std` sleep, lock,
+    /// channel or I/O in lab code: the simulation cannot switch away from it).
     pub(crate) fn wait_done(
         &self,
         spin_limit: std::time::Duration,
         executor: std::thread::JoinHandle<()>,
     ) -> Option<Failure> {
+        const TICK: std::time::Duration = std::time::Duration::from_millis(50);
         let mut last = self.progress.load(Ordering::Relaxed);
         let mut since = std::time::Instant::now();
+        // The last samples of the executor's kernel state: true when asleep in the kernel.
+        let window = (OS_BLOCKED_LIMIT.as_millis() / TICK.as_millis()) as usize;
+        let mut asleep = std::collections::VecDeque::with_capacity(window);
         let mut done = self.done.lock().unwrap();
         while !*done {
-            let (d, _) = self.done_cv.wait_timeout(done, std::time::Duration::from_millis(50)).unwrap();
+            let (d, _) = self.done_cv.wait_timeout(done, TICK).unwrap();
             done = d;
             if *done {
                 break;
+            }
+            if let Some(f) = self.blocked_in_os(&mut asleep, window) {
+                return Some(f);
             }
             let p = self.progress.load(Ordering::Relaxed);
             if p != last || self.computing.load(Ordering::Relaxed) {
@@ -530,6 +560,38 @@ impl Sim {
         None
     }
 
+    /// Samples the executor's kernel state; a failure once it was asleep in the kernel, outside
+    /// a pure computation, in at least three quarters of the last [`OS_BLOCKED_LIMIT`].
+    fn blocked_in_os(&self, asleep: &mut std::collections::VecDeque<bool>, window: usize) -> Option<Failure> {
+        let tid = self.executor_tid.load(Ordering::Relaxed);
+        if tid == 0 {
+            return None;
+        }
+        let now = !self.computing.load(Ordering::Relaxed) && os::asleep_in_kernel(tid)?;
+        if asleep.len() == window {
+            asleep.pop_front();
+        }
+        asleep.push_back(now);
+        if asleep.len() < window || asleep.iter().filter(|&&a| a).count() * 4 < window * 3 {
+            return None;
+        }
+        let who = match self.state.try_lock() {
+            Some(st) => st.current_name(),
+            None => "(unknown)".into(),
+        };
+        Some(Failure::new(
+            FailureKind::Blocked,
+            format!(
+                "thread {who} is blocked in the operating system, outside the runtime: for {:.0} s \
+                 of real time the simulation could not run. Likely causes: std::thread::sleep, a \
+                 std or parking_lot lock, condition variable or channel, or blocking I/O, used \
+                 instead of labs::time::sleep and labs::sync. Under the simulation such a call \
+                 stalls every thread of the world and stops virtual time.",
+                OS_BLOCKED_LIMIT.as_secs_f64()
+            ),
+        ))
+    }
+
     /// The outcome after every thread is done.
     pub(crate) fn finish(&self) -> Finish {
         let mut st = self.state.lock();
@@ -551,10 +613,44 @@ impl Sim {
 type Co = corosensei::Coroutine<(), (), (), corosensei::stack::DefaultStack>;
 
 thread_local! {
-    /// The executor's coroutines by thread id (on the executor's OS thread only).
-    static COROUTINES: std::cell::RefCell<Vec<Option<Co>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The executor's coroutines by thread id, with their stacks' guard pages (on the
+    /// executor's OS thread only).
+    static COROUTINES: std::cell::RefCell<Vec<Option<(Co, Guard)>>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The running coroutine's yielder.
     static YIELDER: std::cell::Cell<*const corosensei::Yielder<(), ()>> = const { std::cell::Cell::new(std::ptr::null()) };
+    /// The scheduler this OS thread executes, while it does (for the fault hook).
+    static EXECUTOR: std::cell::Cell<*const Sim> = const { std::cell::Cell::new(std::ptr::null()) };
+    /// The guard page of the running coroutine's stack, while one runs.
+    static RUNNING_GUARD: std::cell::Cell<Guard> = const { std::cell::Cell::new(Guard { lo: 0, hi: 0 }) };
+}
+
+/// The address range of a stack's guard page: a fault there is a stack overflow.
+#[derive(Clone, Copy)]
+struct Guard {
+    lo: usize,
+    hi: usize,
+}
+
+/// The fault hook (see [`os::install_fault_hook`]): names a simulated thread whose stack
+/// overflowed, with the seed and the replay command, and ends the process.
+fn on_fault(addr: usize) -> bool {
+    let guard = RUNNING_GUARD.get();
+    if addr < guard.lo || addr >= guard.hi {
+        return false;
+    }
+    // SAFETY: set by `run_executor` to the scheduler it runs, which outlives the loop.
+    let sim = unsafe { EXECUTOR.get().as_ref() };
+    let (who, replay) = match sim {
+        Some(s) => (s.describe_current(), s.replay_text()),
+        None => ("a simulated thread".to_string(), String::new()),
+    };
+    os::write_stderr(&format!(
+        "\n{who} overflowed its stack ({} KiB) under sim: deep or unbounded recursion, or a large \
+         local value (an array of megabytes). Put big data on the heap (Vec, Box) and look for a \
+         recursion without a base case.\n{replay}\n",
+        STACK_BYTES / 1024
+    ));
+    os::exit_now(134)
 }
 
 /// Stack size of a simulated thread, like an OS thread's default.
@@ -562,8 +658,12 @@ const STACK_BYTES: usize = 2 << 20;
 
 /// Creates the coroutine of simulated thread `tid` (on the executor's OS thread).
 pub(crate) fn spawn_coroutine(tid: usize, body: impl FnOnce() + 'static) {
+    use corosensei::stack::Stack as _;
     let stack =
         corosensei::stack::DefaultStack::new(STACK_BYTES).expect("could not allocate a coroutine stack");
+    // The guard page is the lowest page of the mapping.
+    let lo = stack.limit().get();
+    let guard = Guard { lo, hi: lo + 4096 };
     let co = Co::with_stack(stack, move |y: &corosensei::Yielder<(), ()>, ()| {
         YIELDER.with(|c| c.set(y));
         body();
@@ -573,7 +673,7 @@ pub(crate) fn spawn_coroutine(tid: usize, body: impl FnOnce() + 'static) {
         if c.len() <= tid {
             c.resize_with(tid + 1, || None);
         }
-        c[tid] = Some(co);
+        c[tid] = Some((co, guard));
     });
 }
 
@@ -590,14 +690,27 @@ fn suspend() {
 /// world's main thread must already have been added (as the running thread) and given its
 /// coroutine ([`spawn_coroutine`]) on this OS thread.
 pub(crate) fn run_executor(sim: &Sim) {
+    if let Some(tid) = os::thread_id() {
+        sim.executor_tid.store(tid, Ordering::Relaxed);
+    }
+    os::install_fault_hook(on_fault);
+    let _alt_stack = os::AltStack::new();
+    EXECUTOR.set(sim);
     loop {
         let Some(tid) = sim.state.lock().current else { break };
-        let mut co =
+        let (mut co, guard) =
             COROUTINES.with(|c| c.borrow_mut()[tid].take()).expect("the current thread has a coroutine");
-        match co.resume(()) {
-            corosensei::CoroutineResult::Yield(()) => COROUTINES.with(|c| c.borrow_mut()[tid] = Some(co)),
+        RUNNING_GUARD.set(guard);
+        let r = co.resume(());
+        RUNNING_GUARD.set(Guard { lo: 0, hi: 0 });
+        match r {
+            corosensei::CoroutineResult::Yield(()) => {
+                COROUTINES.with(|c| c.borrow_mut()[tid] = Some((co, guard)));
+            }
             corosensei::CoroutineResult::Return(()) => drop(co),
         }
     }
+    EXECUTOR.set(std::ptr::null());
+    sim.executor_tid.store(0, Ordering::Relaxed);
     COROUTINES.with(|c| c.borrow_mut().clear());
 }

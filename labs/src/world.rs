@@ -97,6 +97,13 @@ impl World {
         crate::events::record_on(n.name(), crate::events::EventKind::Start);
         n
     }
+    /// Runs `f` once the world has ended, outside it, after every thread of it is done (under
+    /// sim) or its test body has returned (under real). Worlds own state that refers to itself
+    /// (a network whose servers' handlers hold ends to the network): such state registers here
+    /// to let go of itself, so that a process that runs many seeds does not keep every one.
+    pub fn at_end(&self, f: impl FnOnce() + Send + 'static) {
+        self.0.at_end.lock().push(Box::new(f));
+    }
     /// Fails the run with `message`: under sim the world ends at once (every thread unwinds);
     /// under real the failure is reported when the test body returns.
     pub fn fail(&self, message: impl Into<String>) {
@@ -152,6 +159,14 @@ fn install_panic_hook() {
     });
 }
 
+/// Runs the world's end hooks (see [`World::at_end`]), outside the world.
+fn run_at_end(world: &WorldInner) {
+    let hooks = std::mem::take(&mut *world.at_end.lock());
+    for hook in hooks {
+        hook();
+    }
+}
+
 /// Settings for one run of a world.
 #[derive(Clone, Debug)]
 pub struct Builder {
@@ -160,6 +175,7 @@ pub struct Builder {
     time_limit: Duration,
     spin_limit: Duration,
     trace: bool,
+    replay: Option<String>,
 }
 
 impl Default for Builder {
@@ -171,6 +187,7 @@ impl Default for Builder {
             time_limit: Duration::from_secs(120),
             spin_limit: Duration::from_millis(spin_ms),
             trace: false,
+            replay: None,
         }
     }
 }
@@ -224,6 +241,12 @@ impl Builder {
         self.trace = on;
         self
     }
+    /// The command that replays this run, for the reports the runtime prints itself when it
+    /// must end the process (a simulated thread's stack overflow).
+    pub fn replay(mut self, command: impl Into<String>) -> Self {
+        self.replay = Some(command.into());
+        self
+    }
 
     /// Runs `body` as the tester node's main thread and waits for the world to end.
     pub fn run<F: FnOnce() + Send + 'static>(self, body: F) -> Outcome {
@@ -231,14 +254,17 @@ impl Builder {
         install_panic_hook();
         let world = Arc::new(WorldInner {
             seed: self.seed,
-            sim: (self.backend == Backend::Sim)
-                .then(|| Sim::new(self.seed, self.time_limit.as_nanos() as u64, self.trace)),
+            sim: (self.backend == Backend::Sim).then(|| {
+                Sim::new(self.seed, self.time_limit.as_nanos() as u64, self.trace, self.replay.clone())
+            }),
             real_rng: Mutex::new(SmallRng::seed_from_u64(self.seed)),
             real_failure: Mutex::new(None),
             nodes: Mutex::new(Vec::new()),
             next_node: AtomicUsize::new(0),
             events: EventLog::default(),
+            at_end: Mutex::new(Vec::new()),
             started: std::time::Instant::now(),
+            fs: Default::default(),
         });
         let handle = World(world.clone());
         let tester = handle.node("tester");
@@ -257,6 +283,10 @@ impl Builder {
                     })
                     .expect("the OS refused to start the simulation thread");
                 let spin = sim.wait_done(self.spin_limit, executor);
+                if spin.is_none() {
+                    // (A stuck executor still runs lab code: leave its world alone.)
+                    run_at_end(&world);
+                }
                 let fin = sim.finish();
                 Outcome {
                     seed: self.seed,
@@ -303,6 +333,7 @@ impl Builder {
                 for n in world.nodes.lock().iter() {
                     n.mark_killed();
                 }
+                run_at_end(&world);
                 if let Some(f) = world.real_failure.lock().take()
                     && result.is_ok()
                 {

@@ -182,6 +182,81 @@ fn a_deadlock_names_the_callers_file_and_line() {
     println!("{}", f.message);
 }
 
+/// A simulated thread that sleeps with `std` (and still makes a runtime call now and then, so
+/// it never spins) is named within seconds: before, virtual time crawled and nothing was said.
+#[test]
+fn a_std_sleep_in_a_simulated_thread_is_diagnosed_with_its_thread() {
+    #[allow(clippy::disallowed_types, clippy::disallowed_methods, reason = "timing the diagnosis itself")]
+    let wall = std::time::Instant::now();
+    let out = sim(4).run(|| {
+        let node = World::current().node("server-1");
+        let h = node.spawn("ticker", || {
+            loop {
+                #[allow(clippy::disallowed_methods, reason = "the mistake under test")]
+                std::thread::sleep(Duration::from_millis(100));
+                sleep(Duration::from_micros(10));
+            }
+        });
+        sleep(Duration::from_secs(10));
+        drop(h);
+    });
+    let f = out.result.unwrap_err();
+    assert_eq!(f.kind, FailureKind::Blocked, "{}", f.message);
+    assert!(
+        f.message.contains("thread 'ticker' of node 'server-1' is blocked in the operating system"),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("std::thread::sleep"), "{}", f.message);
+    assert!(wall.elapsed() < Duration::from_secs(10), "diagnosed after {:?}", wall.elapsed());
+}
+
+/// A recursion without end, and a huge local array, in a simulated thread: the runtime names
+/// the thread, its node and the seed (the process must end: a stack cannot be unwound from).
+/// Each case runs in a child process, this test binary run again.
+#[test]
+fn a_stack_overflow_in_a_simulated_thread_is_named() {
+    if let Ok(case) = std::env::var("LAB_TEST_OVERFLOW_CASE") {
+        overflow_child(&case);
+        return;
+    }
+    for case in ["recursion", "array"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "a_stack_overflow_in_a_simulated_thread_is_named", "--nocapture"])
+            .env("LAB_TEST_OVERFLOW_CASE", case)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case}: the child passed:\n{err}");
+        assert!(err.contains("thread 'deep' of node 'server-3' overflowed its stack"), "{case}:\n{err}");
+        assert!(err.contains("seed 7") && err.contains("replay: LAB_SEED=7 cargo test"), "{case}:\n{err}");
+    }
+}
+
+#[allow(unconditional_recursion, clippy::only_used_in_recursion)]
+fn recurse(n: u64) -> u64 {
+    let local = [n; 64];
+    std::hint::black_box(&local);
+    recurse(n + 1).wrapping_add(local[3])
+}
+
+fn overflow_child(case: &str) {
+    let array = case == "array";
+    let out = sim(7).replay("LAB_SEED=7 cargo test -p labs --test runtime").run(move || {
+        let node = World::current().node("server-3");
+        let h = node.spawn("deep", move || {
+            if array {
+                let big = [7u8; 4 << 20];
+                std::hint::black_box(&big);
+            } else {
+                std::hint::black_box(recurse(0));
+            }
+        });
+        let _ = h.join();
+    });
+    panic!("the child's world ended instead of the process: {:?}", out.result);
+}
+
 #[test]
 fn a_spinning_thread_is_named() {
     let out = sim(1).spin_limit(Duration::from_millis(300)).run(|| {

@@ -228,6 +228,10 @@ impl Report {
     }
 
     /// Writes the HTML visualisation of the history to `path`: one self-contained file.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "not lab code: the visualisation is a file on the real disk"
+    )]
     pub fn write_visualization(&self, path: &Path) -> io::Result<()> {
         let html = match &self.vis {
             Some(vis) => visualize::render(vis),
@@ -244,6 +248,11 @@ impl Report {
 
     /// Writes the visualisation to a new file under the system's temporary directory
     /// (`<tmp>/distlab-porcupine/history-<pid>-<n>.html`) and returns its path.
+    #[allow(
+        clippy::disallowed_methods,
+        clippy::disallowed_types,
+        reason = "not lab code: the visualisation is a file on the real disk"
+    )]
     pub fn write_visualization_to_temp(&self) -> io::Result<PathBuf> {
         let dir = std::env::temp_dir().join("distlab-porcupine");
         std::fs::create_dir_all(&dir)?;

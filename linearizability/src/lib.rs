@@ -8,8 +8,8 @@
 //! * [`Operation`]: one client operation with its call and return times (a history is a slice of
 //!   them; the test kit's `History` records one from a running test).
 //! * [`Model`]: the sequential specification. [`KvModel`] (get/put/append, partitioned by key),
-//!   [`KvMapModel`] (the same, on the whole map) and [`RegisterModel`] (read/write/cas) are
-//!   provided.
+//!   [`KvMapModel`] (the same, on the whole map), [`VersionedKvModel`] (Lab 2's versioned
+//!   get/put) and [`RegisterModel`] (read/write/cas) are provided.
 //! * [`check`] / [`Checker`]: the search (Wing & Gong with Lowe's cache, partitions in parallel),
 //!   giving a [`Report`] whose [`CheckResult`] explains a failure in words and which can write an
 //!   HTML visualisation ([`Report::write_visualization_to_temp`]).
@@ -21,6 +21,7 @@ mod explain;
 mod kv;
 pub mod parse;
 mod register;
+mod versioned;
 mod visualize;
 
 pub use checker::{Checker, DEFAULT_BUDGET, check};
@@ -29,6 +30,7 @@ pub use explain::{
 };
 pub use kv::{KvInput, KvMapModel, KvMapState, KvModel, KvOp, KvOutput, KvValue};
 pub use register::{RegisterInput, RegisterModel, RegisterOutput};
+pub use versioned::{VersionedInput, VersionedKvModel, VersionedOutput, VersionedState};
 
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash};

@@ -6,6 +6,8 @@
 //! to replay a seed, `LAB_SEEDS=K` to try K seeds, and `LAB_RUNTIME=real` to run on OS threads
 //! and the wall clock.
 
+#![forbid(unsafe_code)]
+
 pub mod raft;
 
 pub use raft::{ApplyMsg, NotLeader, Raft};

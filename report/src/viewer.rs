@@ -416,7 +416,9 @@ pub fn render(events: &[Event], o: &ViewOptions) -> Vec<String> {
             line.push_str(&" ".repeat(col_w));
         }
         line.push_str(SEP);
-        let text = fit(&one_line(&describe(&e.kind, e.t)), col_w);
+        // Each line holds one event, so its text may run on over the empty columns to its right.
+        let room = col_w + (n - 1 - col) * (SEP.len() + col_w);
+        let text = fit(&one_line(&describe(&e.kind, e.t)), room);
         let node_color = NODE_COLORS[col % NODE_COLORS.len()];
         line.push_str(&paint(event_color(&e.kind, node_color), text.trim_end()));
         lines.push(line);

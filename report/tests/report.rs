@@ -110,11 +110,16 @@ impl std::ops::Deref for Scratch {
 }
 
 impl Drop for Scratch {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the report is not lab code: its files are on the real disk"
+    )]
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
+#[allow(clippy::disallowed_methods, reason = "the report is not lab code: its files are on the real disk")]
 fn scratch(name: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("distlab-report-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -129,6 +134,7 @@ fn canonical(events: &[Event]) -> Vec<String> {
     v
 }
 
+#[allow(clippy::disallowed_methods, reason = "the report is not lab code: its files are on the real disk")]
 #[test]
 fn the_page_is_self_contained_and_embeds_every_event() {
     let events = synthetic();
@@ -179,6 +185,7 @@ fn a_script_end_tag_in_a_log_line_cannot_break_out() {
     assert_eq!(report::escape_json_for_script("\"<!--&\u{2028}\""), r#""\u003c!--\u0026\u2028""#);
 }
 
+#[allow(clippy::disallowed_methods, reason = "the report is not lab code: its files are on the real disk")]
 #[test]
 fn reports_and_event_files_load_back_for_the_viewer() {
     let events = synthetic();
@@ -264,7 +271,13 @@ fn the_viewer_puts_each_event_in_its_nodes_column() {
     // Lines are in time order.
     let times: Vec<f64> = lines[2..lines.len() - 1].iter().map(|l| l[..11].trim().parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
-    // Long text is cut to the column, marked with '~'.
+    // An event's text runs on over the empty columns to its right instead of being cut.
+    let default = viewer::render(&events, &ViewOptions { width: 160, ..opts() });
+    assert!(
+        default.iter().any(|l| l.contains("-> server-2 DROPPED-REQUEST Raft.AppendEntries 2.00ms 120B")),
+        "{default:#?}"
+    );
+    // Long text is cut to the line, marked with '~'.
     let narrow = viewer::render(&events, &ViewOptions { width: 60, ..opts() });
     assert!(narrow.iter().any(|l| l.ends_with('~')));
     assert!(narrow.iter().all(|l| l.chars().count() <= 11 + 4 * (3 + 12)));
@@ -452,6 +465,7 @@ fn big_run(n: usize) -> Vec<Event> {
     events
 }
 
+#[allow(clippy::disallowed_methods, reason = "the report is not lab code: its files are on the real disk")]
 #[test]
 fn a_report_of_50000_rpcs_stays_small() {
     let events = big_run(50_000);

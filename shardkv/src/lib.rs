@@ -15,6 +15,8 @@
 //! add `LAB_SEED=N` to replay a seed, `LAB_SEEDS=K` to try K seeds, and `LAB_RUNTIME=real` to
 //! run on OS threads and the wall clock.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod common;
 pub mod ctrler;
