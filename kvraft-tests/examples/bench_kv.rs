@@ -42,7 +42,7 @@ fn bench(n: usize, seq_ops: usize, secs: u64) -> Figures {
     let outcome =
         World::builder().seed(1).backend(Backend::Real).time_limit(Duration::from_secs(600)).run(move || {
             let net = Network::new();
-            let group = Arc::new(Group::new(&net, server_names(n), kv_spec(-1)));
+            let group = Arc::new(Group::new(&net, server_names(n), kv_spec::<kvraft_tests::Reference>(-1)));
             group.start_all();
             let mut ck = clerk(&net, &group);
             // Wait for a leader.

@@ -19,13 +19,20 @@
 //! `GenericTestSpeed`. [`rsm`] is the tester of the rsm suite.
 //!
 //! Faults (partitions, connections, crashes) and every clerk operation are recorded as
-//! events of the run, and the checker's verdict as a `Verdict` event.
+//! events of the run, and the checker's verdict as a `Verdict` event. Each clerk runs its
+//! operations as its own node (`clerk-<id>`), so that what it logs is tagged with it, and
+//! each operation is a step of the test's frame (a test that reaches the 120 s limit names the
+//! operations still waiting).
+//!
+//! The tester drives any implementation of [`KvImpl`]; [`Config`] defaults to the lab's
+//! ([`Reference`] is the student's `kvraft` crate), so that the tests of the tester can run
+//! the suites on broken services.
 
 pub mod rsm;
 
-use kvraft::{Clerk, KvServer};
-use labrpc::Network;
+use labrpc::{ClientEnd, Network, Service};
 use labs::events::{self, EventKind};
+use labs::persister::Persister;
 use labs::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use labs::sync::{Arc, Mutex};
 use labs::time::{Duration, Instant, sleep};
@@ -52,14 +59,71 @@ pub const LINEARIZABILITY_BUDGET: Duration = Duration::from_secs(20);
 /// as the 6.5840 sample outputs show.
 pub const CLIENT_PAUSE_MS: u64 = 10;
 
+/// What the tester needs from a KV service: the lab's server and clerk, as a trait so that
+/// the tester's own tests can drive deliberately broken services.
+pub trait KvImpl: 'static {
+    /// The KV server ([`kvraft::KvServer`]).
+    type Server: Clone + Send + Sync + 'static;
+    /// The clerk ([`kvraft::Clerk`]).
+    type Clerk: Send + 'static;
+    /// `KvServer::new`.
+    fn server(peers: Vec<ClientEnd>, me: usize, persister: Persister, maxraftstate: i64) -> Self::Server;
+    /// The labrpc services to register: the KV service and the Raft peer's.
+    fn services(s: &Self::Server) -> Vec<Service>;
+    /// `KvServer::kill`.
+    fn kill(s: &Self::Server);
+    /// Whether the server's Raft peer claims to lead.
+    fn leads(s: &Self::Server) -> bool;
+    /// `Clerk::new`.
+    fn clerk(servers: Vec<ClientEnd>) -> Self::Clerk;
+    /// `Clerk::get`.
+    fn get(ck: &mut Self::Clerk, key: &str) -> String;
+    /// `Clerk::put`.
+    fn put(ck: &mut Self::Clerk, key: &str, value: &str);
+    /// `Clerk::append`.
+    fn append(ck: &mut Self::Clerk, key: &str, value: &str);
+}
+
+/// The lab's KV service: the `kvraft` crate.
+pub struct Reference;
+
+impl KvImpl for Reference {
+    type Server = kvraft::KvServer;
+    type Clerk = kvraft::Clerk;
+    fn server(peers: Vec<ClientEnd>, me: usize, persister: Persister, maxraftstate: i64) -> Self::Server {
+        kvraft::KvServer::new(peers, me, persister, maxraftstate)
+    }
+    fn services(s: &Self::Server) -> Vec<Service> {
+        vec![s.service(), s.raft().service()]
+    }
+    fn kill(s: &Self::Server) {
+        s.kill();
+    }
+    fn leads(s: &Self::Server) -> bool {
+        s.raft().state().1
+    }
+    fn clerk(servers: Vec<ClientEnd>) -> Self::Clerk {
+        kvraft::Clerk::new(servers)
+    }
+    fn get(ck: &mut Self::Clerk, key: &str) -> String {
+        ck.get(key)
+    }
+    fn put(ck: &mut Self::Clerk, key: &str, value: &str) {
+        ck.put(key, value);
+    }
+    fn append(ck: &mut Self::Clerk, key: &str, value: &str) {
+        ck.append(key, value);
+    }
+}
+
 /// The group spec of KV servers with `maxraftstate` (6.5840's kvraft wiring: a restarted
 /// server stays cut off until the test connects it).
-pub fn kv_spec(maxraftstate: i64) -> Spec<KvServer> {
+pub fn kv_spec<K: KvImpl>(maxraftstate: i64) -> Spec<K::Server> {
     Spec {
-        make: Box::new(move |s: Start<'_>| KvServer::new(s.peers, s.me, s.persister, maxraftstate)),
-        services: |s: &KvServer| vec![s.service(), s.raft().service()],
-        kill: KvServer::kill,
-        leads: |s: &KvServer| s.raft().state().1,
+        make: Box::new(move |s: Start<'_>| K::server(s.peers, s.me, s.persister, maxraftstate)),
+        services: K::services,
+        kill: K::kill,
+        leads: K::leads,
         wiring: Wiring::Manual,
     }
 }
@@ -69,9 +133,9 @@ pub fn server_names(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("server-{i}")).collect()
 }
 
-struct Shared {
+struct Shared<K: KvImpl> {
     frame: Frame,
-    group: Group<KvServer>,
+    group: Group<K::Server>,
     net: Network,
     maxraftstate: i64,
     history: History<KvInput, KvOutput>,
@@ -92,16 +156,21 @@ struct State {
 
 /// A KV cluster under test. Dropping it kills the servers and closes the network. Share it
 /// between threads with an `Arc`.
-pub struct Config {
-    shared: Arc<Shared>,
+pub struct Config<K: KvImpl = Reference> {
+    shared: Arc<Shared<K>>,
 }
 
 /// 6.5840's `make_config`: `n` KV servers with `maxraftstate`, all started and connected,
 /// then the network made unreliable if `unreliable`.
 pub fn make_config(n: usize, unreliable: bool, maxraftstate: i64) -> Config {
+    make_config_with::<Reference>(n, unreliable, maxraftstate)
+}
+
+/// [`make_config`] for any [`KvImpl`].
+pub fn make_config_with<K: KvImpl>(n: usize, unreliable: bool, maxraftstate: i64) -> Config<K> {
     let net = Network::new();
     let frame = Frame::new(&net, "an RPC handler");
-    let group = Group::new(&net, server_names(n), kv_spec(maxraftstate));
+    let group = Group::new(&net, server_names(n), kv_spec::<K>(maxraftstate));
     let cfg = Config {
         shared: Arc::new(Shared {
             frame,
@@ -122,7 +191,7 @@ pub fn make_config(n: usize, unreliable: bool, maxraftstate: i64) -> Config {
     cfg
 }
 
-impl Config {
+impl<K: KvImpl> Config<K> {
     /// The number of servers.
     pub fn n(&self) -> usize {
         self.shared.group.n()
@@ -139,7 +208,7 @@ impl Config {
     }
 
     /// The server group (to crash, restart, connect and partition servers).
-    pub fn group(&self) -> &Group<KvServer> {
+    pub fn group(&self) -> &Group<K::Server> {
         &self.shared.group
     }
 
@@ -259,6 +328,29 @@ impl Config {
         *self.shared.other_check.lock() = Some(why);
     }
 
+    /// The network (to install a labrpc filter, say).
+    pub fn net(&self) -> &Network {
+        &self.shared.net
+    }
+
+    /// The test's frame (for steps).
+    pub fn frame(&self) -> &Frame {
+        &self.shared.frame
+    }
+
+    /// The RPCs of `KVServer` methods (`Get`, `Put`, `Append`) that the clerk `ck` has sent so
+    /// far, delivered or not (from the run's events).
+    pub fn clerk_rpcs(&self, ck: &TestClerk<K>) -> usize {
+        let node = ck.node_name();
+        events::snapshot()
+            .iter()
+            .filter(|e| {
+                e.node == node
+                    && matches!(&e.kind, EventKind::Rpc { method, .. } if method.starts_with("KVServer."))
+            })
+            .count()
+    }
+
     /// Every RPC made on the network (servers' and clerks').
     pub fn rpc_total(&self) -> u64 {
         self.shared.net.total_count()
@@ -271,7 +363,7 @@ impl Config {
 
     /// 6.5840's `makeClient`: a clerk with fresh ends to every server (handed to the
     /// [`Clerk`] in a random order), of which only those to the servers in `to` are enabled.
-    pub fn make_client(&self, to: &[usize]) -> TestClerk {
+    pub fn make_client(&self, to: &[usize]) -> TestClerk<K> {
         let ends = Ends::new(&self.shared.net);
         let mut servers = ends.make_each(self.shared.group.names(), false);
         labs::rand::shuffle(&mut servers);
@@ -282,18 +374,19 @@ impl Config {
             st.clerks.insert(id, ends);
             id
         };
-        let ck = TestClerk { shared: self.shared.clone(), ck: Clerk::new(servers), id };
+        let node = World::current().node(format!("clerk-{id}"));
+        let ck = TestClerk { shared: self.shared.clone(), ck: node.enter(|| K::clerk(servers)), id, node };
         self.connect_client(&ck, to);
         ck
     }
 
     /// Enables clerk `ck`'s ends to the servers in `to` (6.5840 `ConnectClient`).
-    pub fn connect_client(&self, ck: &TestClerk, to: &[usize]) {
+    pub fn connect_client(&self, ck: &TestClerk<K>, to: &[usize]) {
         self.set_client(ck, to, true);
     }
 
     /// Disables clerk `ck`'s ends to the servers in `from` (6.5840 `DisconnectClient`).
-    pub fn disconnect_client(&self, ck: &TestClerk, from: &[usize]) {
+    pub fn disconnect_client(&self, ck: &TestClerk<K>, from: &[usize]) {
         self.set_client(ck, from, false);
     }
 
@@ -303,7 +396,7 @@ impl Config {
         self.set_client_id(id, to, true);
     }
 
-    fn set_client(&self, ck: &TestClerk, to: &[usize], on: bool) {
+    fn set_client(&self, ck: &TestClerk<K>, to: &[usize], on: bool) {
         self.set_client_id(ck.id, to, on);
     }
 
@@ -377,23 +470,29 @@ impl Config {
     }
 }
 
-impl Drop for Config {
+impl<K: KvImpl> Drop for Config<K> {
     /// 6.5840's `cleanup`: kills every server and closes the network (unless the test failed).
     fn drop(&mut self) {
         self.shared.frame.finish(|| self.shared.group.cleanup());
     }
 }
 
-/// A clerk of the tester: a [`Clerk`] whose every operation is recorded in the test's
-/// history (for the linearizability check), counted, and recorded as an event. Dropping it
-/// deletes its ends (6.5840 `deleteClient`).
-pub struct TestClerk {
-    shared: Arc<Shared>,
-    ck: Clerk,
+/// A clerk of the tester: a clerk whose every operation is recorded in the test's history
+/// (for the linearizability check), counted, recorded as an event, and run as the clerk's own
+/// node (`clerk-<id>`). Dropping it deletes its ends (6.5840 `deleteClient`).
+pub struct TestClerk<K: KvImpl = Reference> {
+    shared: Arc<Shared<K>>,
+    ck: K::Clerk,
     id: usize,
+    node: labs::Node,
 }
 
-impl TestClerk {
+impl<K: KvImpl> TestClerk<K> {
+    /// The clerk's node (`clerk-<id>`): a labrpc filter tells its calls by it.
+    pub fn node_name(&self) -> String {
+        self.node.name().to_string()
+    }
+
     /// The clerk's id in the history (and the visualisation).
     pub fn id(&self) -> usize {
         self.id
@@ -402,12 +501,19 @@ impl TestClerk {
     fn run<T>(
         &mut self,
         input: KvInput,
-        f: impl FnOnce(&mut Clerk) -> T,
+        f: impl FnOnce(&mut K::Clerk) -> T,
         out: impl FnOnce(&T) -> KvOutput,
     ) -> T {
         let t = events::now();
         let pending = self.shared.history.begin(self.id, input.clone());
-        let r = f(&mut self.ck);
+        let step = self.shared.frame.step(format!(
+            "clerk {}: {} (waiting for the service to answer)",
+            self.id,
+            KvModel.describe_operation(&input, None)
+        ));
+        let ck = &mut self.ck;
+        let r = self.node.enter(|| f(ck));
+        drop(step);
         let output = out(&r);
         let desc = KvModel.describe_operation(&input, Some(&output));
         pending.finish(output);
@@ -418,17 +524,17 @@ impl TestClerk {
 
     /// `get(key)`, recorded.
     pub fn get(&mut self, key: &str) -> String {
-        self.run(KvInput::get(key), |ck| ck.get(key), |v| KvOutput::value(v.as_str()))
+        self.run(KvInput::get(key), |ck| K::get(ck, key), |v| KvOutput::value(v.as_str()))
     }
 
     /// `put(key, value)`, recorded.
     pub fn put(&mut self, key: &str, value: &str) {
-        self.run(KvInput::put(key, value), |ck| ck.put(key, value), |_| KvOutput::none());
+        self.run(KvInput::put(key, value), |ck| K::put(ck, key, value), |_| KvOutput::none());
     }
 
     /// `append(key, value)`, recorded.
     pub fn append(&mut self, key: &str, value: &str) {
-        self.run(KvInput::append(key, value), |ck| ck.append(key, value), |_| KvOutput::none());
+        self.run(KvInput::append(key, value), |ck| K::append(ck, key, value), |_| KvOutput::none());
     }
 
     /// `get(key)`, failing the test unless it returns `value` (6.5840 `check`).
@@ -440,7 +546,7 @@ impl TestClerk {
     }
 }
 
-impl Drop for TestClerk {
+impl<K: KvImpl> Drop for TestClerk<K> {
     fn drop(&mut self) {
         if std::thread::panicking() || self.shared.frame.finished() {
             return;
@@ -485,7 +591,7 @@ pub fn check_concurrent_appends(v: &str, counts: &[usize]) {
 
 /// 6.5840's `partitioner`: until `done`, splits the servers in two random halves and waits
 /// an election timeout plus up to 200 ms.
-fn partitioner(cfg: &Config, done: &AtomicBool) {
+fn partitioner<K: KvImpl>(cfg: &Config<K>, done: &AtomicBool) {
     while !done.load(Ordering::Relaxed) {
         let n = cfg.n();
         let side: Vec<bool> = (0..n).map(|_| labs::rand::gen_range(0..2) == 1).collect();
@@ -528,7 +634,13 @@ pub fn generic_title(
 }
 
 /// What one generic client does until told to stop; returns how many elements it wrote.
-fn generic_client(cfg: &Config, cli: usize, nclients: usize, randomkeys: bool, done: &AtomicBool) -> usize {
+fn generic_client<K: KvImpl>(
+    cfg: &Config<K>,
+    cli: usize,
+    nclients: usize,
+    randomkeys: bool,
+    done: &AtomicBool,
+) -> usize {
     let mut ck = cfg.make_client(&cfg.all());
     let mut j = 0;
     let mut last = String::new(); // only used when not randomkeys
@@ -580,8 +692,32 @@ pub fn generic_test(
     maxraftstate: i64,
     randomkeys: bool,
 ) {
+    generic_test_with::<Reference>(
+        part,
+        nclients,
+        nservers,
+        unreliable,
+        crash,
+        partitions,
+        maxraftstate,
+        randomkeys,
+    );
+}
+
+/// [`generic_test`] for any [`KvImpl`].
+#[allow(clippy::too_many_arguments)]
+pub fn generic_test_with<K: KvImpl>(
+    part: &str,
+    nclients: usize,
+    nservers: usize,
+    unreliable: bool,
+    crash: bool,
+    partitions: bool,
+    maxraftstate: i64,
+    randomkeys: bool,
+) {
     let title = generic_title(part, nclients, unreliable, crash, partitions, maxraftstate, randomkeys);
-    let cfg = Arc::new(make_config(nservers, unreliable, maxraftstate));
+    let cfg = Arc::new(make_config_with::<K>(nservers, unreliable, maxraftstate));
     cfg.begin(&title);
     let mut ck = cfg.make_client(&cfg.all());
 
@@ -658,8 +794,13 @@ pub fn generic_test(
 /// average (three per 100 ms heartbeat interval: an implementation that waits for the next
 /// heartbeat to replicate fails).
 pub fn generic_test_speed(part: &str, maxraftstate: i64) {
+    generic_test_speed_with::<Reference>(part, maxraftstate);
+}
+
+/// [`generic_test_speed`] for any [`KvImpl`].
+pub fn generic_test_speed_with<K: KvImpl>(part: &str, maxraftstate: i64) {
     const NUM_OPS: usize = 1000;
-    let cfg = make_config(3, false, maxraftstate);
+    let cfg = make_config_with::<K>(3, false, maxraftstate);
     let mut ck = cfg.make_client(&cfg.all());
     cfg.begin(&format!("Test: ops complete fast enough ({part})"));
     // Wait until the first op completes: a leader is elected and the servers are ready.

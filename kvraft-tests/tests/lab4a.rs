@@ -4,11 +4,12 @@
 //! Every test checks, at its end, that the history of all clerk operations is linearizable
 //! (6.5840 checks only the generic tests' histories).
 
-use kvraft_tests::{
-    ELECTION_TIMEOUT, check_concurrent_appends, generic_test, generic_test_speed, make_config,
-};
-use labs::sync::{Arc, unbounded};
-use labs::time::{Duration, sleep};
+#[allow(dead_code)]
+#[path = "suite/rules.rs"]
+mod rules;
+
+use kvraft_tests::{Reference, check_concurrent_appends, generic_test, generic_test_speed, make_config};
+use labs::sync::Arc;
 
 labs::lab_test! {
     /// 6.5840: TestBasic4A. "one client": 1 client, 5 servers, reliable, no crashes, no
@@ -75,59 +76,7 @@ labs::lab_test! {
     /// win. Stricter than 6.5840, which only polls the minority's Get once: the Get must
     /// finish within those 3 s too.
     fn one_partition_4a() {
-        let cfg = Arc::new(make_config(5, false, -1));
-        let mut ck = cfg.make_client(&cfg.all());
-        ck.put("1", "13");
-
-        cfg.begin("Test: progress in majority (4A)");
-        let (p1, p2) = cfg.make_partition();
-        cfg.partition(&p1, &p2);
-        let mut ckp1 = cfg.make_client(&p1); // connect ckp1 to p1
-        let ckp2a = cfg.make_client(&p2); // connect ckp2a to p2
-        let ckp2b = cfg.make_client(&p2); // connect ckp2b to p2
-        ckp1.put("1", "14");
-        ckp1.check("1", "14");
-        cfg.end();
-
-        cfg.begin("Test: no progress in minority (4A)");
-        let (ida, idb) = (ckp2a.id(), ckp2b.id());
-        let (done0_tx, done0) = unbounded();
-        let (done1_tx, done1) = unbounded();
-        let mut ck2a = ckp2a;
-        labs::world::World::current().node("client-p2a").spawn("put", move || {
-            ck2a.put("1", "15");
-            let _ = done0_tx.send(());
-        });
-        let mut ck2b = ckp2b;
-        labs::world::World::current().node("client-p2b").spawn("get", move || {
-            ck2b.get("1"); // different clerk in p2
-            let _ = done1_tx.send(());
-        });
-        sleep(Duration::from_secs(1));
-        if done0.try_recv().is_ok() {
-            panic!("Put in minority completed");
-        }
-        if done1.try_recv().is_ok() {
-            panic!("Get in minority completed");
-        }
-        ckp1.check("1", "14");
-        ckp1.put("1", "16");
-        ckp1.check("1", "16");
-        cfg.end();
-
-        cfg.begin("Test: completion after heal (4A)");
-        cfg.connect_all();
-        cfg.connect_client_id(ida, &cfg.all());
-        cfg.connect_client_id(idb, &cfg.all());
-        sleep(ELECTION_TIMEOUT);
-        if done0.recv_timeout(Duration::from_secs(3)).is_err() {
-            panic!("Put did not complete");
-        }
-        if done1.recv_timeout(Duration::from_secs(3)).is_err() {
-            panic!("Get did not complete");
-        }
-        ck.check("1", "15");
-        cfg.end();
+        rules::one_partition::<Reference>();
     }
 
     /// 6.5840: TestManyPartitionsOneClient4A. 1 client, 5 servers, partitions.
@@ -172,5 +121,26 @@ labs::lab_test! {
     /// check judges the values).
     fn persist_partition_unreliable_linearizable_4a() {
         generic_test("4A", 15, 7, true, true, true, -1, true);
+    }
+}
+
+// Beyond 6.5840: each checks one rule of the lab (see docs/lab4-kvraft.md, "What the tests
+// check").
+labs::lab_test! {
+    /// The lab's efficiency rule: a clerk remembers the leader (about one RPC per operation in
+    /// a stable cluster).
+    fn clerk_remembers_leader_4a() {
+        rules::clerk_remembers_leader::<Reference>();
+    }
+
+    /// At-most-once: an Append whose reply was lost, retried at the same leader, is applied
+    /// once.
+    fn retry_after_lost_reply_4a() {
+        rules::retry_after_lost_reply::<Reference>();
+    }
+
+    /// At-most-once, in the replicated state: the retry reaches a new leader.
+    fn retry_at_new_leader_4a() {
+        rules::retry_at_new_leader::<Reference>();
     }
 }

@@ -4,7 +4,11 @@
 //! Every test checks, at its end, that the history of all clerk operations is linearizable
 //! (6.5840 checks only the generic tests' histories).
 
-use kvraft_tests::{ELECTION_TIMEOUT, generic_test, generic_test_speed, make_config};
+#[allow(dead_code)]
+#[path = "suite/rules.rs"]
+mod rules;
+
+use kvraft_tests::{ELECTION_TIMEOUT, Reference, generic_test, generic_test_speed, make_config};
 use labs::time::sleep;
 
 /// The `maxraftstate` of 4B: servers snapshot when their Raft state reaches 1000 bytes.
@@ -129,5 +133,15 @@ labs::lab_test! {
     /// on 7 servers, unreliable network, restarts, partitions, snapshots, random keys.
     fn snapshot_unreliable_recover_concurrent_partition_linearizable_4b() {
         generic_test("4B", 15, 7, true, true, true, MAXRAFTSTATE, true);
+    }
+}
+
+// Beyond 6.5840: each checks one rule of the lab (see docs/lab4-kvraft.md, "What the tests
+// check").
+labs::lab_test! {
+    /// The duplicate table is in the snapshot: a retry after every server restarted from a
+    /// snapshot is still detected.
+    fn dup_table_in_snapshot_4b() {
+        rules::dup_table_in_snapshot::<Reference>();
     }
 }

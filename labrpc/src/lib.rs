@@ -22,9 +22,11 @@
 
 mod network;
 mod server;
+pub mod tap;
 
-pub use network::{ClientEnd, Network};
+pub use network::{ClientEnd, DUPLICATE_DELAY_MS, DUPLICATE_PER_MILLE, Network, REQUEST_DELAY_MS};
 pub use server::{Server, Service};
+pub use tap::{CallInfo, Fault, Stamp, Tap};
 
 /// Why a call got no reply. `true`/`false` in 6.5840 becomes `Ok`/`Err` here.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

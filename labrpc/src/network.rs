@@ -1,7 +1,8 @@
 //! The network: ends, servers, faults and counters (6.5840 spec section 1.2).
 
 use crate::CallError;
-use crate::server::{Job, ReplyTo, Server};
+use crate::server::{Job, JobTap, ReplyTo, Server};
+use crate::tap::{Arrived, CallInfo, Fault, FilterFn, Handled, Returned, Stamp, Tap, TapFn};
 use labs::events::{self, EventKind, RpcFate};
 use labs::rand::gen_range;
 use labs::sync::{Arc, Mutex, Sender, unbounded};
@@ -11,8 +12,15 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// With request delays on, a request waits 0 to this many ms before it reaches its server.
+pub const REQUEST_DELAY_MS: u64 = 100;
+/// With duplication on, this many requests in 1000 that reach their server reach it again.
+pub const DUPLICATE_PER_MILLE: u64 = 100;
+/// A duplicate arrives 0 to this many ms after the call was made.
+pub const DUPLICATE_DELAY_MS: u64 = 300;
+
 /// What a caller waiting on a handler receives.
-pub(crate) enum Delivery {
+pub(crate) enum Reply {
     /// The handler's result.
     Reply(Result<Vec<u8>, CallError>),
     /// The end was disabled or the server deleted or replaced while the call was in flight.
@@ -28,7 +36,7 @@ struct InFlight {
     end: String,
     server_name: String,
     server: Server,
-    tx: Sender<Delivery>,
+    tx: Sender<Reply>,
 }
 
 #[derive(Default)]
@@ -36,6 +44,10 @@ struct State {
     reliable: bool,
     long_delays: bool,
     long_reordering: bool,
+    request_delays: bool,
+    duplication: bool,
+    tap: Option<TapFn>,
+    filter: Option<FilterFn>,
     cleaned: bool,
     ends: BTreeMap<String, EndState>,
     servers: BTreeMap<String, Option<Server>>,
@@ -61,16 +73,21 @@ impl State {
             .collect();
         for id in dead {
             if let Some(c) = self.in_flight.remove(&id) {
-                let _ = c.tx.send(Delivery::Dead);
+                let _ = c.tx.send(Reply::Dead);
             }
         }
     }
 }
 
-struct Inner {
+pub(crate) struct Inner {
     state: Mutex<State>,
     total_count: AtomicU64,
     total_bytes: AtomicU64,
+    /// The source of [`Stamp::seq`].
+    seq: AtomicU64,
+    /// Held while a report is stamped and handed to the tap, so that the tap sees reports
+    /// in the order of their stamps.
+    tap_order: Mutex<()>,
 }
 
 /// The simulated network. Cloning gives another handle to the same network.
@@ -99,9 +116,12 @@ impl Network {
             state: Mutex::new(State { reliable: true, ..State::default() }),
             total_count: AtomicU64::new(0),
             total_bytes: AtomicU64::new(0),
+            seq: AtomicU64::new(0),
+            tap_order: Mutex::new(()),
         });
         // Servers' handlers hold ends to this network: a cycle. When the world ends, let go of
-        // the servers, so that a process running many seeds frees each world's state.
+        // the servers (and of the tap and filter, which may hold the tester's state), so that a
+        // process running many seeds frees each world's state.
         if let Some(world) = labs::world::try_current() {
             let weak = Arc::downgrade(&inner);
             world.at_end(move || {
@@ -111,6 +131,8 @@ impl Network {
                     st.servers.clear();
                     st.ever.clear();
                     st.ends.clear();
+                    st.tap = None;
+                    st.filter = None;
                 }
             });
         }
@@ -137,6 +159,59 @@ impl Network {
     /// With long reordering, 2/3 of replies are delayed by 200-2200 ms.
     pub fn set_long_reordering(&self, yes: bool) {
         self.inner.state.lock().long_reordering = yes;
+    }
+
+    /// Beyond 6.5840: with request delays, every request waits a random 0 to
+    /// [`REQUEST_DELAY_MS`] ms before it reaches its server, so that a later request from the
+    /// same caller often overtakes an earlier one (6.5840 delays only replies for long).
+    pub fn set_request_delays(&self, yes: bool) {
+        self.inner.state.lock().request_delays = yes;
+    }
+
+    /// Beyond 6.5840: with duplication, [`DUPLICATE_PER_MILLE`] in 1000 requests that reach
+    /// their server are delivered to it a second time, 0 to [`DUPLICATE_DELAY_MS`] ms after
+    /// the call was made (if the end and the server are still there). The handler runs again;
+    /// its second reply goes nowhere. Handlers must tolerate stale and repeated requests.
+    pub fn set_duplication(&self, yes: bool) {
+        self.inner.state.lock().duplication = yes;
+    }
+
+    /// Installs (or removes) the tap: it is told of every handled request and every returned
+    /// call (see [`crate::tap`]).
+    pub fn set_tap(&self, tap: Option<TapFn>) {
+        self.inner.state.lock().tap = tap;
+    }
+
+    /// Installs (or removes) the filter: it decides, for each call as it is made, whether to
+    /// lose its request or its reply on purpose (see [`crate::tap`]).
+    pub fn set_filter(&self, filter: Option<FilterFn>) {
+        self.inner.state.lock().filter = filter;
+    }
+
+    /// A stamp from this network's clock and counter.
+    pub fn stamp(&self) -> Stamp {
+        stamp(&self.inner)
+    }
+
+    /// Whether `node` is the instance now registered under the server name `server`.
+    pub(crate) fn is_current(&self, server: &str, node: &str) -> bool {
+        matches!(self.inner.state.lock().servers.get(server), Some(Some(s)) if s.node_name() == node)
+    }
+
+    /// Stamps a handler's start and hands the arrival to the tap, in stamp order.
+    pub(crate) fn report_arrived(&self, tap: &TapFn, make: impl FnOnce(Stamp) -> Arrived) -> Stamp {
+        let _order = self.inner.tap_order.lock();
+        let a = make(stamp(&self.inner));
+        let at = a.at;
+        tap(&Tap::Arrived(a));
+        at
+    }
+
+    /// Stamps a handler's end and hands its report to the tap, in stamp order.
+    pub(crate) fn report_handled(&self, tap: &TapFn, make: impl FnOnce(Stamp) -> Handled) {
+        let _order = self.inner.tap_order.lock();
+        let h = make(stamp(&self.inner));
+        tap(&Tap::Handled(h));
     }
 
     /// Makes a new end called `name`: disabled and unconnected. Panics if the name is taken
@@ -223,13 +298,16 @@ impl Network {
         st.fail_dead_calls();
     }
 
-    /// Makes the call and records it, with its fate, in the world's event log.
+    /// Makes the call and records it, with its fate, in the world's event log (and tells the
+    /// tap).
     fn call_raw(&self, end: &str, method: &str, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
-        let sent = events::now();
+        let sent = stamp(&self.inner);
         let arg_bytes = args.len() as u64;
-        let mut to = String::new();
-        let mut delayed = false;
-        let r = self.deliver(end, method, args, &mut to, &mut delayed);
+        let args: Arc<[u8]> = Arc::from(args);
+        let caller: Arc<str> =
+            labs::thread::current_node().map_or_else(|| Arc::from("-"), |n| Arc::from(n.name()));
+        let mut d = Delivery::new();
+        let r = self.deliver(end, method, &args, &caller, &mut d);
         let fate = match &r {
             Ok(_) => RpcFate::Delivered,
             Err(CallError::RequestDropped { .. }) => RpcFate::RequestDropped,
@@ -240,9 +318,32 @@ impl Network {
         };
         let bytes = arg_bytes + r.as_ref().map_or(0, |b| b.len() as u64);
         events::record_at(
-            sent,
-            EventKind::Rpc { to, method: method.to_string(), done: events::now(), fate, bytes, delayed },
+            sent.t,
+            EventKind::Rpc {
+                to: d.to.clone(),
+                method: method.to_string(),
+                done: events::now(),
+                fate: fate.clone(),
+                bytes,
+                delayed: d.delayed,
+            },
         );
+        if let Some(tap) = d.tap.take() {
+            let _order = self.inner.tap_order.lock();
+            let done = stamp(&self.inner);
+            tap(&Tap::Returned(Returned {
+                call: d.call,
+                caller,
+                server: Arc::from(d.server.as_deref().unwrap_or(end)),
+                node: d.node.clone(),
+                method: Arc::from(method),
+                args,
+                reply: r.as_ref().ok().map(|b| Arc::from(&b[..])),
+                fate,
+                sent,
+                done,
+            }));
+        }
         r
     }
 
@@ -250,12 +351,12 @@ impl Network {
         &self,
         end: &str,
         method: &str,
-        args: Vec<u8>,
-        to: &mut String,
-        delayed: &mut bool,
+        args: &Arc<[u8]>,
+        caller: &Arc<str>,
+        d: &mut Delivery,
     ) -> Result<Vec<u8>, CallError> {
-        let (enabled, target, reliable, long_reordering, long_delays) = {
-            let st = self.inner.state.lock();
+        let (enabled, target, modes, tap, filter) = {
+            let mut st = self.inner.state.lock();
             if st.cleaned {
                 return Err(CallError::NetworkClosed);
             }
@@ -265,23 +366,45 @@ impl Network {
                 Some(e) => (e.enabled, e.server.clone()),
                 None => (false, None),
             };
-            *to = name.clone().unwrap_or_else(|| end.to_string());
+            d.to = name.clone().unwrap_or_else(|| end.to_string());
+            d.server = name.clone();
             let target = name.and_then(|n| st.servers.get(&n).cloned().flatten().map(|s| (n, s)));
-            (enabled, target, st.reliable, st.long_reordering, st.long_delays)
+            d.call = st.next_call;
+            st.next_call += 1;
+            let modes = Modes {
+                reliable: st.reliable,
+                long_reordering: st.long_reordering,
+                long_delays: st.long_delays,
+                request_delays: st.request_delays,
+                duplication: st.duplication,
+            };
+            (enabled, target, modes, st.tap.clone(), st.filter.clone())
         };
+        d.tap = tap.clone();
         if let Some((_, s)) = &target {
-            *to = s.node_name();
+            d.to = s.node_name();
+            d.node = Some(Arc::from(s.node_name()));
         }
+        let fault = match &filter {
+            Some(f) => f(&CallInfo { caller, end, server: d.server.as_deref(), method }),
+            None => Fault::None,
+        };
         let Some((server_name, server)) = target.filter(|_| enabled) else {
-            let ms = if long_delays { gen_range(0..7000) } else { gen_range(0..100) };
+            let ms = if modes.long_delays { gen_range(0..7000) } else { gen_range(0..100) };
             sleep(Duration::from_millis(ms));
             return Err(CallError::Unreachable { end: end.to_string() });
         };
-        if !reliable {
+        if modes.request_delays {
+            sleep(Duration::from_millis(gen_range(0..=REQUEST_DELAY_MS)));
+        }
+        if !modes.reliable {
             sleep(Duration::from_millis(gen_range(0..27)));
             if gen_range(0..1000) < 100 {
                 return Err(CallError::RequestDropped { method: method.to_string() });
             }
+        }
+        if fault == Fault::DropRequest {
+            return Err(CallError::RequestDropped { method: method.to_string() });
         }
         let (tx, rx) = unbounded();
         let id = {
@@ -289,8 +412,7 @@ impl Network {
             if st.cleaned || st.is_dead(end, &server_name, &server) {
                 return Err(CallError::ServerDead { server: server_name, method: method.to_string() });
             }
-            let id = st.next_call;
-            st.next_call += 1;
+            let id = d.call;
             let call = InFlight {
                 end: end.to_string(),
                 server_name: server_name.clone(),
@@ -300,28 +422,97 @@ impl Network {
             st.in_flight.insert(id, call);
             id
         };
-        server.dispatch(Job { method: method.to_string(), args, reply: ReplyTo(Some(tx)) });
-        let delivery = rx.recv().unwrap_or(Delivery::Dead);
+        let job_tap = |duplicate: bool| {
+            tap.clone().map(|tap| JobTap {
+                tap,
+                net: self.clone(),
+                call: id,
+                caller: caller.clone(),
+                server: Arc::from(server_name.as_str()),
+                duplicate,
+            })
+        };
+        if modes.duplication && gen_range(0..1000) < DUPLICATE_PER_MILLE {
+            let later = Duration::from_millis(gen_range(0..=DUPLICATE_DELAY_MS));
+            let job = Job {
+                method: method.to_string(),
+                args: args.clone(),
+                reply: ReplyTo(None),
+                tap: job_tap(true),
+            };
+            let (net, end, name, server) =
+                (self.clone(), end.to_string(), server_name.clone(), server.clone());
+            labs::thread::spawn("labrpc-duplicate", move || {
+                sleep(later);
+                let dead = {
+                    let st = net.inner.state.lock();
+                    st.cleaned || st.is_dead(&end, &name, &server)
+                };
+                if !dead {
+                    server.dispatch(job);
+                }
+            });
+        }
+        server.dispatch(Job {
+            method: method.to_string(),
+            args: args.clone(),
+            reply: ReplyTo(Some(tx)),
+            tap: job_tap(false),
+        });
+        let delivery = rx.recv().unwrap_or(Reply::Dead);
         let dead = {
             let mut st = self.inner.state.lock();
             st.in_flight.remove(&id);
             st.cleaned || st.is_dead(end, &server_name, &server)
         };
         let reply = match delivery {
-            Delivery::Reply(r) if !dead => r?,
+            Reply::Reply(r) if !dead => r?,
             _ => return Err(CallError::ServerDead { server: server_name, method: method.to_string() }),
         };
-        if !reliable && gen_range(0..1000) < 100 {
+        if !modes.reliable && gen_range(0..1000) < 100 {
             return Err(CallError::ReplyDropped { method: method.to_string() });
         }
-        if long_reordering && gen_range(0..900) < 600 {
-            *delayed = true;
+        if fault == Fault::DropReply {
+            return Err(CallError::ReplyDropped { method: method.to_string() });
+        }
+        if modes.long_reordering && gen_range(0..900) < 600 {
+            d.delayed = true;
             let inner = gen_range(0..2000u64);
             sleep(Duration::from_millis(200 + gen_range(0..=inner)));
         }
         self.inner.total_bytes.fetch_add(reply.len() as u64, Ordering::Relaxed);
         Ok(reply)
     }
+}
+
+/// The network's modes, as a call found them when it was made.
+#[derive(Clone, Copy)]
+struct Modes {
+    reliable: bool,
+    long_reordering: bool,
+    long_delays: bool,
+    request_delays: bool,
+    duplication: bool,
+}
+
+/// What `deliver` learns about a call along the way, for its event and its tap report.
+struct Delivery {
+    call: u64,
+    to: String,
+    server: Option<String>,
+    node: Option<Arc<str>>,
+    delayed: bool,
+    tap: Option<TapFn>,
+}
+
+impl Delivery {
+    fn new() -> Delivery {
+        Delivery { call: 0, to: String::new(), server: None, node: None, delayed: false, tap: None }
+    }
+}
+
+fn stamp(inner: &Inner) -> Stamp {
+    Stamp { seq: inner.seq.fetch_add(1, Ordering::Relaxed), t: events::now() }
 }
 
 impl ClientEnd {

@@ -1,7 +1,8 @@
 //! Servers, services and the handler threads that run them.
 
 use crate::CallError;
-use crate::network::Delivery;
+use crate::network::{Network, Reply};
+use crate::tap::{Arrived, Handled, TapFn};
 use labs::Node;
 use labs::sync::{Arc, Mutex, Receiver, Sender, unbounded};
 use serde::Serialize;
@@ -56,16 +57,27 @@ impl Service {
 
 pub(crate) struct Job {
     pub(crate) method: String,
-    pub(crate) args: Vec<u8>,
+    pub(crate) args: Arc<[u8]>,
     pub(crate) reply: ReplyTo,
+    pub(crate) tap: Option<JobTap>,
+}
+
+/// What a handler thread needs to report a job to the network's tap.
+pub(crate) struct JobTap {
+    pub(crate) tap: TapFn,
+    pub(crate) net: Network,
+    pub(crate) call: u64,
+    pub(crate) caller: Arc<str>,
+    pub(crate) server: Arc<str>,
+    pub(crate) duplicate: bool,
 }
 
 /// Where a handler's result goes. Dropped unsent (its handler thread was killed), it tells the
 /// caller the server is dead, so that a call always returns.
-pub(crate) struct ReplyTo(pub(crate) Option<Sender<Delivery>>);
+pub(crate) struct ReplyTo(pub(crate) Option<Sender<Reply>>);
 
 impl ReplyTo {
-    fn send(mut self, d: Delivery) {
+    fn send(mut self, d: Reply) {
         if let Some(tx) = self.0.take() {
             let _ = tx.send(d);
         }
@@ -75,7 +87,7 @@ impl ReplyTo {
 impl Drop for ReplyTo {
     fn drop(&mut self) {
         if let Some(tx) = self.0.take() {
-            let _ = tx.send(Delivery::Dead);
+            let _ = tx.send(Reply::Dead);
         }
     }
 }
@@ -146,7 +158,7 @@ impl Server {
     /// Hands a request to a handler thread, starting one if none is idle.
     pub(crate) fn dispatch(&self, job: Job) {
         if self.inner.shared.node.is_killed() {
-            return job.reply.send(Delivery::Dead);
+            return job.reply.send(Reply::Dead);
         }
         self.inner.count.fetch_add(1, Ordering::Relaxed);
         let spawn = {
@@ -170,8 +182,38 @@ impl Server {
 
 fn worker(shared: Arc<Shared>, queue: Receiver<Job>, server: labs::sync::WeakArc<Inner>) {
     while let Ok(job) = queue.recv() {
+        let node: Arc<str> = Arc::from(shared.node.name());
+        let method: Arc<str> = Arc::from(job.method.as_str());
+        let start = job.tap.as_ref().map(|t| {
+            t.net.report_arrived(&t.tap, |at| Arrived {
+                call: t.call,
+                caller: t.caller.clone(),
+                server: t.server.clone(),
+                node: node.clone(),
+                method: method.clone(),
+                args: job.args.clone(),
+                at,
+                duplicate: t.duplicate,
+            })
+        });
         let result = run(&shared, &job.method, &job.args);
-        job.reply.send(Delivery::Reply(result));
+        if let (Some(t), Some(start)) = (&job.tap, start) {
+            let live = t.net.is_current(&t.server, &node);
+            t.net.report_handled(&t.tap, |end| Handled {
+                call: t.call,
+                caller: t.caller.clone(),
+                server: t.server.clone(),
+                node,
+                method,
+                args: job.args.clone(),
+                reply: result.as_ref().ok().map(|r| Arc::from(&r[..])),
+                start,
+                end,
+                live,
+                duplicate: t.duplicate,
+            });
+        }
+        job.reply.send(Reply::Reply(result));
         match server.upgrade() {
             Some(s) => *s.idle.lock() += 1,
             None => return,

@@ -400,3 +400,107 @@ fn a_blocked_handler_does_not_slow_other_calls() {
         net.cleanup();
     });
 }
+
+/// Beyond 6.5840: the tap is told of each request as it reaches its handler, when the handler
+/// returns (before its caller gets the reply), and when the call returns, with the caller's node, the server's instance, the bytes and
+/// stamps in one order.
+#[test]
+fn the_tap_sees_every_call_from_both_sides() {
+    in_both_backends(|| {
+        let (net, _, _) = setup();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        net.set_tap(Some(Arc::new(move |t: &labrpc::Tap| s.lock().push(t.clone()))));
+        let e = end(&net, "e");
+        let client = World::current().node("client-7");
+        let r: String = client.enter(|| e.call("JunkServer.Handler2", &5i64)).unwrap();
+        assert_eq!(r, "handler2-5");
+        let seen = seen.lock().clone();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        let (labrpc::Tap::Arrived(a), labrpc::Tap::Handled(h), labrpc::Tap::Returned(r)) =
+            (&seen[0], &seen[1], &seen[2])
+        else {
+            panic!("expected an arrival, a handled report, then a returned one: {seen:?}");
+        };
+        assert_eq!((a.call, a.at, &*a.node), (h.call, h.start, "server"));
+        assert_eq!(
+            (&*h.caller, &*h.server, &*h.node, &*h.method),
+            ("client-7", "server", "server", "JunkServer.Handler2")
+        );
+        assert!(h.live && !h.duplicate);
+        assert_eq!(postcard::from_bytes::<i64>(&h.args).unwrap(), 5);
+        assert_eq!(postcard::from_bytes::<String>(h.reply.as_deref().unwrap()).unwrap(), "handler2-5");
+        assert_eq!(r.call, h.call);
+        assert_eq!(r.fate, labs::events::RpcFate::Delivered);
+        assert!(r.sent < h.start && h.start < h.end && h.end < r.done, "{r:?} {h:?}");
+        net.set_tap(None);
+        let _: String = e.call("JunkServer.Handler2", &6i64).unwrap();
+    });
+}
+
+/// Beyond 6.5840: a filter loses the request or the reply of the calls it picks, and only
+/// those.
+#[test]
+fn a_filter_drops_chosen_requests_and_replies() {
+    in_both_backends(|| {
+        let (net, junk, _) = setup();
+        net.set_filter(Some(Arc::new(|c: &labrpc::CallInfo<'_>| match c.end {
+            "drop-req" => labrpc::Fault::DropRequest,
+            "drop-reply" => labrpc::Fault::DropReply,
+            _ => labrpc::Fault::None,
+        })));
+        let r = end(&net, "drop-req").call::<_, i64>("JunkServer.Handler1", &"1".to_string());
+        assert!(matches!(r, Err(CallError::RequestDropped { .. })), "{r:?}");
+        assert_eq!(junk.log.lock().len(), 0, "a dropped request reached its handler");
+        let r = end(&net, "drop-reply").call::<_, i64>("JunkServer.Handler1", &"2".to_string());
+        assert!(matches!(r, Err(CallError::ReplyDropped { .. })), "{r:?}");
+        assert_eq!(junk.log.lock().len(), 1, "the handler of a dropped reply must run");
+        let r: i64 = end(&net, "other").call("JunkServer.Handler1", &"3".to_string()).unwrap();
+        assert_eq!(r, 3);
+    });
+}
+
+/// Beyond 6.5840: with request delays, later calls often overtake earlier ones; with
+/// duplication, some requests run twice. Both are off by default.
+#[test]
+fn request_delays_reorder_and_duplication_repeats() {
+    World::builder()
+        .seed(3)
+        .run(|| {
+            let (net, junk, _) = setup();
+            let e = end(&net, "e");
+            let run = |net: &Network| {
+                junk.log.lock().clear();
+                let (tx, rx) = unbounded();
+                for i in 0..50 {
+                    let (e, tx) = (e.clone(), tx.clone());
+                    labs::thread::spawn("caller", move || {
+                        let _ = e.call::<_, i64>("JunkServer.Handler1", &i.to_string());
+                        tx.send(()).unwrap();
+                    });
+                    sleep(Duration::from_millis(5));
+                }
+                drop(tx);
+                assert_eq!(rx.iter().count(), 50);
+                sleep(Duration::from_millis(labrpc::DUPLICATE_DELAY_MS + 10));
+                let _ = net;
+                junk.log.lock().iter().map(|s| s.parse::<i64>().unwrap()).collect::<Vec<_>>()
+            };
+            let plain = run(&net);
+            assert_eq!(plain, (0..50).collect::<Vec<_>>(), "a reliable network keeps order");
+            net.set_request_delays(true);
+            let delayed = run(&net);
+            assert_eq!(delayed.len(), 50);
+            assert!(delayed.windows(2).any(|w| w[0] > w[1]), "no request overtook another: {delayed:?}");
+            net.set_request_delays(false);
+            net.set_duplication(true);
+            let duplicated = run(&net);
+            assert!(duplicated.len() > 50, "no request was duplicated");
+            let mut distinct = duplicated.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct, (0..50).collect::<Vec<_>>());
+        })
+        .result
+        .unwrap();
+}

@@ -115,7 +115,10 @@ where
     let state = Arc::new(JoinState { result: Mutex::new(None), cv: Condvar::new() });
     let st = state.clone();
     let key = Arc::as_ptr(&state) as *const u8 as usize;
+    let k = node.thread_started(Arc::from(name.as_str()));
+    let n = node.clone();
     let finish = move |r: Result<T, JoinError>| {
+        n.thread_done(k);
         *st.result.lock() = Some(r);
         st.cv.notify_all();
     };

@@ -347,3 +347,31 @@ fn a_nondeterministic_run_is_caught_at_its_first_divergence() {
     let d = sim(9).trace(true).run(stress);
     assert_eq!(labs::harness::divergence(&c, &d), None);
 }
+
+/// A node lists its threads that have not finished, under both backends: a tester checks
+/// with it that a killed server's threads end.
+#[test]
+fn a_node_lists_its_live_threads() {
+    for backend in [Backend::Sim, Backend::Real] {
+        labs::world::Builder::default()
+            .seed(1)
+            .backend(backend)
+            .run(|| {
+                let node = World::current().node("server-0");
+                let stop = Arc::new(labs::sync::atomic::AtomicBool::new(false));
+                let s = stop.clone();
+                node.spawn("ticker", move || {
+                    while !s.load(labs::sync::atomic::Ordering::Relaxed) {
+                        sleep(Duration::from_millis(10));
+                    }
+                });
+                node.spawn("once", || ()).join().unwrap();
+                assert_eq!(node.live_threads(), vec!["ticker".to_string()]);
+                stop.store(true, labs::sync::atomic::Ordering::Relaxed);
+                sleep(Duration::from_millis(100));
+                assert!(node.live_threads().is_empty(), "{:?}", node.live_threads());
+            })
+            .result
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+    }
+}

@@ -13,6 +13,11 @@
 //!   elections and agreement within the lab's time limits;
 //! * a panic in a Raft RPC handler, or a call into Raft (`start`, `state`, ...) that does not
 //!   return within [`STUCK_CALL_LIMIT`], fails the test with a message that names the server;
+//! * the [`monitor`] checks the rules of Figure 2 over every RPC the peers exchange (votes,
+//!   terms, acknowledged entries, leaders' commits, heartbeat rate) and fails the test at the
+//!   first violation, naming the rule;
+//! * every call into a peer (`Raft::new`, `start`, `state`, `snapshot`, `kill`) runs as that
+//!   peer (inside its node), so what the peer logs is tagged with its name, not `tester`;
 //! * [`Config::end`] prints the 6.5840 `Passed` line and fails a test that took longer than
 //!   [`TEST_TIME_LIMIT`].
 //!
@@ -21,11 +26,15 @@
 //! [`Frame::fail`]), with the failure in words; the harness adds the seed and the replay
 //! command.
 
+pub mod monitor;
+pub mod script;
+
 use labrpc::{ClientEnd, Network, Service};
 use labs::events::{self, EventKind};
 use labs::persister::Persister;
 use labs::sync::{Arc, Mutex, Receiver, Sender, unbounded};
 use labs::time::{Duration, Instant, sleep};
+use monitor::Monitor;
 use raft::{ApplyMsg, NotLeader, Raft};
 use std::collections::BTreeMap;
 use testkit::{Frame, Group, Spec, Start, Wiring, servers_in_words};
@@ -118,6 +127,8 @@ struct State {
     last_applied: Vec<u64>,
     /// The first apply error, if any.
     apply_err: Option<String>,
+    /// Whether each server's current instance has closed its apply channel.
+    apply_closed: Vec<bool>,
     max_index: u64,
     /// `max_index` when the test began, for the `Passed` line.
     max_index0: u64,
@@ -134,6 +145,7 @@ struct Peer<R> {
 struct Shared<R> {
     n: usize,
     frame: Frame,
+    monitor: Arc<Monitor>,
     group: Group<Peer<R>>,
     st: Arc<Mutex<State>>,
 }
@@ -158,12 +170,16 @@ impl<R: RaftPeer> Config<R> {
         net.set_reliable(!unreliable);
         net.set_long_delays(true);
         let frame = Frame::new(&net, "a Raft RPC handler");
+        let monitor = Arc::new(Monitor::new(n, &frame));
+        let m = monitor.clone();
+        net.set_tap(Some(Arc::new(move |t: &labrpc::Tap| m.observe(t))));
         let st = Arc::new(Mutex::new(State {
             connected: vec![false; n],
             incarnation: vec![0; n],
             logs: vec![BTreeMap::new(); n],
             last_applied: vec![0; n],
             apply_err: None,
+            apply_closed: vec![false; n],
             max_index: 0,
             max_index0: 0,
         }));
@@ -176,7 +192,7 @@ impl<R: RaftPeer> Config<R> {
             wiring: Wiring::Manual,
         };
         let group = Group::new(&net, (0..n).map(server_name).collect(), spec);
-        let cfg = Config { shared: Arc::new(Shared { n, frame, group, st }) };
+        let cfg = Config { shared: Arc::new(Shared { n, frame, monitor, group, st }) };
         for i in 0..n {
             cfg.start1(i);
         }
@@ -222,9 +238,52 @@ impl<R: RaftPeer> Config<R> {
         self.shared.frame.check_failures();
     }
 
-    /// Runs `f`, a call into server `i`'s Raft, where the watchdog can see it.
+    /// Runs `f`, a call into server `i`'s Raft, as server `i` (inside its node, so that what
+    /// it logs is tagged with the server) and where the watchdog can see it.
     fn guarded<T>(&self, i: usize, what: &'static str, f: impl FnOnce() -> T) -> T {
-        self.shared.frame.guarded(format!("server {i}"), what, f)
+        self.shared.group.enter(i, || self.shared.frame.guarded(format!("server {i}"), what, f))
+    }
+
+    /// The test's frame (for steps).
+    pub fn frame(&self) -> &Frame {
+        &self.shared.frame
+    }
+
+    /// The RPCs delivered or attempted since `since` (a time from [`events::now`]), counted
+    /// by method, in words: "12 Raft.AppendEntries, 4 Raft.RequestVote".
+    pub fn rpcs_by_method(&self, since: u64) -> String {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for e in events::snapshot() {
+            if let EventKind::Rpc { method, .. } = &e.kind
+                && e.t >= since
+            {
+                *counts.entry(method.clone()).or_default() += 1;
+            }
+        }
+        let mut v: Vec<(usize, String)> = counts.into_iter().map(|(m, c)| (c, m)).collect();
+        v.sort_by(|a, b| b.cmp(a));
+        v.iter().map(|(c, m)| format!("{c} {m}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Cuts (or restores) only server `from`'s link to server `to`: `from` cannot call `to`,
+    /// while `to` can still call `from` (a one-way partition).
+    pub fn set_one_way(&self, from: usize, to: usize, on: bool) {
+        self.shared.group.set_one_way(from, to, on);
+    }
+
+    /// Turns request delays (requests overtaking each other) and duplicated requests on or
+    /// off (labrpc modes beyond 6.5840's).
+    pub fn set_reordering(&self, on: bool) {
+        let what =
+            if on { "request delays and duplication on" } else { "request delays and duplication off" };
+        events::record(EventKind::Fault { what: what.into() });
+        self.shared.frame.net().set_request_delays(on);
+        self.shared.frame.net().set_duplication(on);
+    }
+
+    /// The monitor of this cluster.
+    pub fn monitor(&self) -> &Monitor {
+        &self.shared.monitor
     }
 
     /// Server `i`'s current Raft instance, or `None` while it is crashed.
@@ -261,6 +320,34 @@ impl<R: RaftPeer> Config<R> {
     pub fn start_if_alive(&self, i: usize, cmd: u64) -> Option<Result<(u64, u64), NotLeader>> {
         let rf = self.raft(i)?;
         Some(self.guarded(i, "start()", || rf.start(command(cmd))))
+    }
+
+    /// Calls `kill()` on server `i`'s Raft (inside its node), and nothing else: the server
+    /// stays on the network, and its node is not killed, so that a test can watch what the
+    /// killed peer's threads do.
+    pub fn kill_raft(&self, i: usize) {
+        let rf = self.running(i);
+        self.guarded(i, "kill()", || rf.kill());
+    }
+
+    /// The threads of server `i`'s current instance that are still running, except the
+    /// network's handler threads and the tester's applier (which ends when the apply channel
+    /// closes).
+    pub fn peer_threads(&self, i: usize) -> Vec<String> {
+        self.shared
+            .group
+            .node(i)
+            .map(|n| n.live_threads())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| t != "rpc-handler" && t != "tester-applier")
+            .collect()
+    }
+
+    /// Whether server `i`'s current instance has closed its apply channel (dropped every
+    /// sender).
+    pub fn apply_closed(&self, i: usize) -> bool {
+        self.shared.st.lock().apply_closed[i]
     }
 
     /// Server `i`'s `state()`: (term, is leader). It must be running.
@@ -341,6 +428,7 @@ impl<R: RaftPeer> Config<R> {
     /// Checks that exactly one connected server is leader, trying 10 times over about 5 s,
     /// and returns it. Fails if some term has two leaders, or if there is none.
     pub fn check_one_leader(&self) -> usize {
+        let _step = self.shared.frame.step("check_one_leader: waiting for one connected server to lead");
         for _ in 0..10 {
             sleep(Duration::from_millis(labs::rand::gen_range(450..550)));
             self.check_failures();
@@ -365,7 +453,20 @@ impl<R: RaftPeer> Config<R> {
                 return ls[0];
             }
         }
-        panic!("expected one leader, got none (no connected server claimed to lead for about 5 s)");
+        let connected: Vec<usize> =
+            (0..self.shared.n).filter(|&i| self.is_connected(i) && self.is_alive(i)).collect();
+        let terms: Vec<String> = connected
+            .iter()
+            .map(|&i| {
+                let rf = self.running(i);
+                format!("server {i} in term {}", self.guarded(i, "state()", || rf.state()).0)
+            })
+            .collect();
+        panic!(
+            "expected one leader, got none: no connected server claimed to lead for about 5 s (connected: {}); a \
+             new leader must be elected within 5 s whenever a majority can talk (the lab's rule)",
+            if terms.is_empty() { "none".to_string() } else { terms.join(", ") }
+        );
     }
 
     /// Checks that all connected servers agree on the term, and returns it.
@@ -437,6 +538,7 @@ impl<R: RaftPeer> Config<R> {
     /// `None` if `start_term` is given and some peer has moved past it. Fails if too few
     /// servers commit.
     pub fn wait(&self, index: u64, n: usize, start_term: Option<u64>) -> Option<u64> {
+        let _step = self.shared.frame.step(format!("wait: waiting for {n} servers to commit index {index}"));
         let mut pause = Duration::from_millis(10);
         for _ in 0..30 {
             let (nd, _) = self.n_committed(index);
@@ -461,7 +563,7 @@ impl<R: RaftPeer> Config<R> {
         }
         let (nd, cmd) = self.n_committed(index);
         if nd < n {
-            panic!("only {nd} decided for index {index}; wanted {n}");
+            panic!("only {nd} decided for index {index}; wanted {n} ({})", self.applied_in_words(index));
         }
         let cmd = cmd.expect("committed");
         Some(decode_command(&cmd).unwrap_or_else(|| panic!("the command at index {index} is not an integer")))
@@ -480,6 +582,12 @@ impl<R: RaftPeer> Config<R> {
         let t0 = Instant::now();
         let n = self.shared.n;
         let mut starts = 0;
+        let _step = self.shared.frame.step(format!(
+            "one({}): waiting for a leader to take it and {expected_servers} servers to commit it",
+            describe(&cmd)
+        ));
+        // The last leader that took the command: (server, index, term, when).
+        let mut last: Option<(usize, u64, u64, f64)> = None;
         while t0.elapsed() < Duration::from_secs(10) && !self.shared.frame.finished() {
             // Try all the servers; maybe one is the leader.
             let mut index = None;
@@ -487,9 +595,10 @@ impl<R: RaftPeer> Config<R> {
                 starts = (starts + 1) % n;
                 let rf = if self.is_connected(starts) { self.raft(starts) } else { None };
                 if let Some(rf) = rf
-                    && let Ok((i, _)) = self.guarded(starts, "start()", || rf.start(cmd.clone()))
+                    && let Ok((i, term)) = self.guarded(starts, "start()", || rf.start(cmd.clone()))
                 {
                     index = Some(i);
+                    last = Some((starts, i, term, t0.elapsed().as_secs_f64()));
                     break;
                 }
             }
@@ -509,10 +618,13 @@ impl<R: RaftPeer> Config<R> {
                         sleep(Duration::from_millis(20));
                     }
                     if !retry {
+                        let (l, _, term, _) = last.expect("a leader took it");
                         panic!(
-                            "one({}) failed to reach agreement: a leader took it at index {index}, but only \
-                             {nd} of the {expected_servers} servers expected committed it within 2 s",
-                            describe(&cmd)
+                            "one({}) failed to reach agreement: server {l} took it as leader of term {term} at index \
+                             {index}, but only {nd} of the {expected_servers} servers expected committed it within \
+                             2 s ({})",
+                            describe(&cmd),
+                            self.applied_in_words(index)
                         );
                     }
                 }
@@ -520,7 +632,34 @@ impl<R: RaftPeer> Config<R> {
             }
         }
         self.check_failures();
-        panic!("one({}) failed to reach agreement in 10 s", describe(&cmd));
+        let connected: Vec<usize> = (0..n).filter(|&i| self.is_connected(i) && self.is_alive(i)).collect();
+        let why = match last {
+            None => format!(
+                "no connected server accepted start() as leader in 10 s (connected: {})",
+                servers_in_words(&connected)
+            ),
+            Some((l, index, term, at)) => format!(
+                "the last leader to take it was server {l} (term {term}, at index {index}, {at:.1} s into the \
+                 call); {}; connected: {}",
+                self.applied_in_words(index),
+                servers_in_words(&connected)
+            ),
+        };
+        panic!("one({}) failed to reach agreement in 10 s: {why}", describe(&cmd));
+    }
+
+    /// Which servers applied `index`, and each server's last applied index, in words.
+    fn applied_in_words(&self, index: u64) -> String {
+        let st = self.shared.st.lock();
+        let have: Vec<usize> = (0..self.shared.n).filter(|&i| st.logs[i].contains_key(&index)).collect();
+        let last: Vec<String> = (0..self.shared.n)
+            .map(|i| format!("{i}: {}", st.logs[i].keys().next_back().copied().unwrap_or(0)))
+            .collect();
+        format!(
+            "{} applied index {index}; the last index each server applied is {{{}}}",
+            servers_in_words(&have),
+            last.join(", ")
+        )
     }
 }
 
@@ -543,6 +682,7 @@ fn make_peer<R: RaftPeer>(
     {
         let mut s = st.lock();
         s.last_applied[i] = 0;
+        s.apply_closed[i] = false;
         s.incarnation[i] = start.incarnation;
         let data = start.persister.read_snapshot();
         if !data.is_empty()
@@ -558,7 +698,7 @@ fn make_peer<R: RaftPeer>(
     let applier =
         Applier { frame: frame.clone(), st: st.clone(), i, incarnation: start.incarnation, snapshot };
     let r = rf.clone();
-    labs::thread::spawn("applier", move || applier.run(rx, r));
+    labs::thread::spawn("tester-applier", move || applier.run(rx, r));
     Peer { rf, frame: frame.clone(), i }
 }
 
@@ -572,7 +712,10 @@ fn check_logs(st: &mut State, i: usize, index: u64, cmd: Vec<u8>) -> (Option<Str
             && *old != cmd
         {
             err = Some(format!(
-                "commit index={index}: server {i} applied {} but server {j} applied {}",
+                "commit index={index}: server {i} applied {} but server {j} applied {} (Figure 3, State Machine \
+                 Safety: every server applies the same command at an index; look for a leader that lost or \
+                 overwrote a committed entry, or a follower that committed entries it had not checked against \
+                 the leader's log)",
                 describe(&cmd),
                 describe(old)
             ));
@@ -675,6 +818,11 @@ impl Applier {
             if let Some((index, bytes)) = take_snapshot {
                 self.frame.guarded(format!("server {i}"), "snapshot()", || rf.snapshot(index, bytes));
             }
+        }
+        // Every sender is gone: the channel is closed.
+        let mut st = self.st.lock();
+        if st.incarnation[i] == self.incarnation {
+            st.apply_closed[i] = true;
         }
     }
 }

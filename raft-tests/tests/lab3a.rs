@@ -31,3 +31,53 @@ labs::lab_test! {
         suite::many_elections::<Raft>();
     }
 }
+
+// Beyond 6.5840: each checks one rule of Figure 2 or of the lab (see docs/lab3-raft.md, "What
+// the tests check").
+labs::lab_test! {
+    /// Figure 2, RequestVote receiver: one vote per term, none for a stale term (scripted).
+    fn vote_once_per_term_3a() {
+        suite::vote_once_per_term::<Raft>();
+    }
+
+    /// Figure 2: requests of a stale term are refused with the current term (scripted).
+    fn stale_term_refused_3a() {
+        suite::stale_term_refused::<Raft>();
+    }
+
+    /// Figure 2, rules for all servers: a higher term in a reply or a request makes a leader
+    /// step down (scripted).
+    fn higher_term_steps_down_3a() {
+        suite::higher_term_steps_down::<Raft>();
+    }
+
+    /// Figure 2, followers and candidates: the current leader's heartbeats suppress elections
+    /// (scripted).
+    fn heartbeats_suppress_elections_3a() {
+        suite::heartbeats_suppress_elections::<Raft>();
+    }
+
+    /// A leader cut off one way (it receives but cannot send) steps down when the new
+    /// leader's heartbeats reach it.
+    fn one_way_partition_3a() {
+        suite::one_way_partition::<Raft>();
+    }
+
+    /// The contract of Labs 4 and 5: a cluster of one peer elects itself.
+    fn single_peer_leads_3a() {
+        suite::single_peer_leads::<Raft>();
+    }
+
+    /// `kill()`: within a second every thread of a killed peer has returned.
+    fn kill_stops_threads_3a() {
+        suite::kill_stops_threads::<Raft>();
+    }
+}
+
+labs::lab_test! {
+    /// Figure 2, rules for candidates: votes granted in an earlier term are not counted
+    /// (scripted).
+    fn stale_votes_not_counted_3a() {
+        suite::stale_votes_not_counted::<Raft>();
+    }
+}

@@ -73,3 +73,58 @@ labs::lab_test! {
         suite::count::<Raft>();
     }
 }
+
+// Beyond 6.5840: each checks one rule of Figure 2 or of the lab (see docs/lab3-raft.md, "What
+// the tests check").
+labs::lab_test! {
+    /// Figure 2, AppendEntries receiver rule 2 (scripted).
+    fn append_rejects_mismatch_3b() {
+        suite::append_rejects_mismatch::<Raft>();
+    }
+
+    /// Figure 2, AppendEntries receiver rules 3 and 4: only conflicting entries are deleted;
+    /// an old AppendEntries never shortens the log (scripted).
+    fn append_keeps_matching_entries_3b() {
+        suite::append_keeps_matching_entries::<Raft>();
+    }
+
+    /// Figure 2, AppendEntries receiver rule 5, and a commit index that never goes back
+    /// (scripted).
+    fn append_commit_rule_3b() {
+        suite::append_commit_rule::<Raft>();
+    }
+
+    /// Figure 2, rules for leaders, and Figure 8: only entries of the leader's term are
+    /// committed by counting (scripted).
+    fn leader_commits_own_term_3b() {
+        suite::leader_commits_own_term::<Raft>();
+    }
+
+    /// Figure 2, rules for leaders: committed once a majority holds it (scripted).
+    fn leader_needs_majority_3b() {
+        suite::leader_needs_majority::<Raft>();
+    }
+
+    /// The contract of Labs 4 and 5: a cluster of one peer commits.
+    fn single_peer_commits_3b() {
+        suite::single_peer_commits::<Raft>();
+    }
+
+    /// `kill()`: the apply channel closes within 2 s.
+    fn kill_closes_apply_channel_3b() {
+        suite::kill_closes_apply_channel::<Raft>();
+    }
+
+    /// Agreement with requests reordered and repeated by the network.
+    fn agree_despite_reordering_3b() {
+        suite::agree_despite_reordering::<Raft>();
+    }
+}
+
+labs::lab_test! {
+    /// Figure 2, RequestVote receiver rule 2: votes only for candidates with up-to-date logs
+    /// (scripted).
+    fn vote_needs_up_to_date_log_3b() {
+        suite::vote_needs_up_to_date_log::<Raft>();
+    }
+}

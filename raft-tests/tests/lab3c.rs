@@ -57,3 +57,22 @@ labs::lab_test! {
         suite::unreliable_churn::<Raft>();
     }
 }
+
+// Beyond 6.5840: each checks one part of the persistent state of Figure 2 (see
+// docs/lab3-raft.md, "What the tests check").
+labs::lab_test! {
+    /// Figure 2: votedFor survives a crash (scripted: vote, crash, restart, second candidate).
+    fn vote_survives_restart_3c() {
+        suite::vote_survives_restart::<Raft>();
+    }
+
+    /// Figure 2: currentTerm survives a crash (scripted).
+    fn term_survives_restart_3c() {
+        suite::term_survives_restart::<Raft>();
+    }
+
+    /// Figure 2: the log survives a crash (scripted).
+    fn log_survives_restart_3c() {
+        suite::log_survives_restart::<Raft>();
+    }
+}

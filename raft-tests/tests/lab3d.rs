@@ -55,3 +55,28 @@ labs::lab_test! {
         suite::snapshot_init::<Raft>();
     }
 }
+
+// Beyond 6.5840: scripted checks of Figure 13 (see docs/lab3-raft.md, "What the tests check").
+labs::lab_test! {
+    /// Figure 13: InstallSnapshot delivers the snapshot and keeps the entries after it.
+    fn install_snapshot_keeps_log_3d() {
+        suite::install_snapshot_keeps_log::<Raft>();
+    }
+
+    /// Figure 13: an InstallSnapshot older than the commit index is ignored.
+    fn stale_snapshot_ignored_3d() {
+        suite::stale_snapshot_ignored::<Raft>();
+    }
+
+    /// Figure 13: the snapshot is persisted with the Raft state.
+    fn snapshot_survives_restart_3d() {
+        suite::snapshot_survives_restart::<Raft>();
+    }
+}
+
+labs::lab_test! {
+    /// 3D: snapshot() drops the entries the snapshot covers (scripted).
+    fn snapshot_trims_log_3d() {
+        suite::snapshot_trims_log::<Raft>();
+    }
+}

@@ -51,7 +51,11 @@ pub enum ApplyMsg {
 #[error("this Raft peer is not the leader")]
 pub struct NotLeader;
 
-// SOLUTION BEGIN
+// The RPC types are given: their fields and what they mean are fixed (Figure 2 and 13 of the
+// paper, and the fast-backup hints of the handout), so that the tester can read every RPC that
+// your peers exchange and check the protocol's rules as it goes. How your Raft uses them (the
+// algorithm) is yours. Do not change them.
+
 /// One log entry: a command and the term in which a leader received it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -62,11 +66,9 @@ pub struct Entry {
     pub command: Vec<u8>,
 }
 
-// SOLUTION END
 /// Arguments of the `Raft.RequestVote` RPC (Figure 2).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RequestVoteArgs {
-    // SOLUTION BEGIN
     /// The candidate's term.
     pub term: u64,
     /// The candidate asking for the vote.
@@ -75,28 +77,21 @@ pub struct RequestVoteArgs {
     pub last_log_index: u64,
     /// Term of the candidate's last log entry.
     pub last_log_term: u64,
-    // SOLUTION ELSE
-    // // Your data here (Lab 3A, 3B).
-    // SOLUTION END
 }
 
 /// Reply of the `Raft.RequestVote` RPC (Figure 2).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RequestVoteReply {
-    // SOLUTION BEGIN
-    /// The voter's current term, for the candidate to update itself.
+    /// The voter's current term once it has handled the request (so never below the
+    /// request's term), for the candidate to update itself.
     pub term: u64,
-    /// Whether the candidate received the vote.
+    /// Whether the voter granted its vote to the candidate in the request's term.
     pub vote_granted: bool,
-    // SOLUTION ELSE
-    // // Your data here (Lab 3A).
-    // SOLUTION END
 }
 
 /// Arguments of the `Raft.AppendEntries` RPC (Figure 2); with no entries, a heartbeat.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AppendEntriesArgs {
-    // SOLUTION BEGIN
     /// The leader's term.
     pub term: u64,
     /// The leader, so that followers know who leads.
@@ -109,35 +104,29 @@ pub struct AppendEntriesArgs {
     pub entries: Vec<Entry>,
     /// The leader's commit index.
     pub leader_commit: u64,
-    // SOLUTION ELSE
-    // // Your data here (Lab 3A, 3B).
-    // SOLUTION END
 }
 
 /// Reply of the `Raft.AppendEntries` RPC, with the fast-backup hints of the lab handout.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AppendEntriesReply {
-    // SOLUTION BEGIN
-    /// The follower's current term, for the leader to update itself.
+    /// The follower's current term once it has handled the request (so never below the
+    /// request's term), for the leader to update itself.
     pub term: u64,
     /// Whether the follower's log matched at `prev_log_index` and now holds the entries.
     pub success: bool,
-    /// XTerm: the term of the follower's conflicting entry at `prev_log_index`, if it has one.
+    /// XTerm (when `success` is false): the term of the follower's conflicting entry at
+    /// `prev_log_index`, if it has one there.
     pub conflict_term: Option<u64>,
-    /// XIndex: the follower's first index of `conflict_term`.
+    /// XIndex (when `success` is false): the follower's first index of `conflict_term`.
     pub conflict_index: u64,
-    /// XLen: the follower's log length, counting the entries in its snapshot (its last index
-    /// plus one).
+    /// XLen (when `success` is false): the follower's log length, counting the entries in
+    /// its snapshot (its last index plus one).
     pub log_len: u64,
-    // SOLUTION ELSE
-    // // Your data here (Lab 3A, 3B).
-    // SOLUTION END
 }
 
 /// Arguments of the `Raft.InstallSnapshot` RPC (Figure 13, sent whole rather than in chunks).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct InstallSnapshotArgs {
-    // SOLUTION BEGIN
     /// The leader's term.
     pub term: u64,
     /// The leader.
@@ -148,20 +137,14 @@ pub struct InstallSnapshotArgs {
     pub last_included_term: u64,
     /// The snapshot.
     pub data: Vec<u8>,
-    // SOLUTION ELSE
-    // // Your data here (Lab 3D).
-    // SOLUTION END
 }
 
 /// Reply of the `Raft.InstallSnapshot` RPC.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct InstallSnapshotReply {
-    // SOLUTION BEGIN
-    /// The follower's current term, for the leader to update itself.
+    /// The follower's current term once it has handled the request (so never below the
+    /// request's term), for the leader to update itself.
     pub term: u64,
-    // SOLUTION ELSE
-    // // Your data here (Lab 3D).
-    // SOLUTION END
 }
 
 // SOLUTION BEGIN
@@ -572,8 +555,14 @@ impl Raft {
         // SOLUTION END
     }
 
-    /// Stops this peer for good: its threads exit, and it no longer claims to lead. The
-    /// tester calls it when it crashes a server; under sim it also kills the server's node.
+    /// Stops this peer for good. The tester calls it when it crashes a server (and then, under
+    /// sim, kills the server's node), and the service of Labs 4 and 5 when it shuts down.
+    ///
+    /// Within a second every thread of the peer must have returned (check [`Raft::killed`]
+    /// in every loop, and do not wait without a timeout), and so within 2 s every sender of
+    /// the apply channel is dropped: the service learns of the shutdown when its channel
+    /// closes. A killed peer no longer claims to lead. The Lab 3 tests `kill_stops_threads_3a`
+    /// and `kill_closes_apply_channel_3b` check this.
     pub fn kill(&self) {
         self.inner.dead.store(true, Ordering::SeqCst);
         // SOLUTION BEGIN

@@ -2,8 +2,13 @@
 //! service of three servers, three groups (gids 100, 101 and 102) of `n` servers each named
 //! `server-<gid>-<i>`, clerks, joins and leaves, group and server shutdown and restart, a
 //! second controller service, and `checklogs`.
+//!
+//! The tester drives any implementation of [`ShardImpl`] (the controller is always the lab's
+//! own); [`Config`] defaults to the lab's ([`Reference`]), so that the tests of the tester can
+//! run suites on broken shard groups.
 
-use labrpc::Network;
+use labrpc::{ClientEnd, Network, Service};
+use labs::persister::Persister;
 use labs::sync::atomic::{AtomicBool, Ordering};
 use labs::sync::{Arc, Mutex};
 use labs::time::Duration;
@@ -22,6 +27,87 @@ pub const NGROUPS: usize = 3;
 /// The gid of group `gi` (0, 1 or 2): 100, 101 or 102.
 pub fn gid(gi: usize) -> Gid {
     100 + gi as Gid
+}
+
+/// A clerk of the sharded service, as the tester drives it.
+pub trait ShardClerk: Send + 'static {
+    /// `Clerk::get`.
+    fn get(&mut self, key: &str) -> String;
+    /// `Clerk::put`.
+    fn put(&mut self, key: &str, value: &str);
+    /// `Clerk::append`.
+    fn append(&mut self, key: &str, value: &str);
+}
+
+impl ShardClerk for Clerk {
+    fn get(&mut self, key: &str) -> String {
+        Clerk::get(self, key)
+    }
+    fn put(&mut self, key: &str, value: &str) {
+        Clerk::put(self, key, value);
+    }
+    fn append(&mut self, key: &str, value: &str) {
+        Clerk::append(self, key, value);
+    }
+}
+
+/// What the tester needs from the sharded service: a group's server and the clerk, as a trait
+/// so that the tester's own tests can drive broken ones.
+pub trait ShardImpl: 'static {
+    /// A shard group's server ([`ShardKv`]).
+    type Server: Clone + Send + Sync + 'static;
+    /// The clerk ([`Clerk`]).
+    type Clerk: ShardClerk;
+    /// `ShardKv::new`.
+    #[allow(clippy::too_many_arguments)]
+    fn server(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        maxraftstate: i64,
+        gid: Gid,
+        ctrlers: Vec<ClientEnd>,
+        make_end: MakeEnd,
+    ) -> Self::Server;
+    /// The labrpc services to register: the group's and its Raft peer's.
+    fn services(s: &Self::Server) -> Vec<Service>;
+    /// `ShardKv::kill`.
+    fn kill(s: &Self::Server);
+    /// Whether the server's Raft peer claims to lead.
+    fn leads(s: &Self::Server) -> bool;
+    /// `Clerk::new`.
+    fn clerk(ctrlers: Vec<ClientEnd>, make_end: MakeEnd) -> Self::Clerk;
+}
+
+/// The lab's sharded service: the `shardkv` crate.
+pub struct Reference;
+
+impl ShardImpl for Reference {
+    type Server = ShardKv;
+    type Clerk = Clerk;
+    fn server(
+        peers: Vec<ClientEnd>,
+        me: usize,
+        persister: Persister,
+        maxraftstate: i64,
+        gid: Gid,
+        ctrlers: Vec<ClientEnd>,
+        make_end: MakeEnd,
+    ) -> ShardKv {
+        ShardKv::new(peers, me, persister, maxraftstate, gid, ctrlers, make_end)
+    }
+    fn services(s: &ShardKv) -> Vec<Service> {
+        vec![s.service(), s.raft().service()]
+    }
+    fn kill(s: &ShardKv) {
+        s.kill();
+    }
+    fn leads(s: &ShardKv) -> bool {
+        s.raft().state().1
+    }
+    fn clerk(ctrlers: Vec<ClientEnd>, make_end: MakeEnd) -> Clerk {
+        Clerk::new(ctrlers, make_end)
+    }
 }
 
 /// A controller service: its servers and their names.
@@ -44,31 +130,38 @@ impl CtrlerService {
 }
 
 /// The sharded KV service under test. Dropping it kills every server and closes the network.
-pub struct Config {
+pub struct Config<S: ShardImpl = Reference> {
     frame: Frame,
     net: Network,
     n: usize,
     maxraftstate: i64,
     ctrlers: Arc<CtrlerService>,
     extra_ctrlers: Mutex<Vec<Arc<CtrlerService>>>,
-    groups: Vec<Group<ShardKv>>,
+    groups: Vec<Group<S::Server>>,
     /// The tester's own controller clerk (joins and leaves).
     mck: Mutex<ctrler::Clerk>,
 }
 
-impl Config {
+impl Config<Reference> {
     /// 6.5840's `make_config(t, n, unreliable, maxraftstate)`: the controller service, and the
     /// three groups of `n` servers started (not joined); reliability set last.
     pub fn new(n: usize, unreliable: bool, maxraftstate: i64) -> Config {
+        Config::with(n, unreliable, maxraftstate)
+    }
+}
+
+impl<S: ShardImpl> Config<S> {
+    /// [`Config::new`] for any [`ShardImpl`].
+    pub fn with(n: usize, unreliable: bool, maxraftstate: i64) -> Config<S> {
         let net = Network::new();
         let frame = Frame::new(&net, "an RPC handler");
         let ctrlers = CtrlerService::start(&net, 0);
         let ctrler_names = ctrlers.names();
-        let groups: Vec<Group<ShardKv>> = (0..NGROUPS)
+        let groups: Vec<Group<S::Server>> = (0..NGROUPS)
             .map(|gi| {
                 let g = gid(gi);
                 let names = (0..n).map(|i| format!("server-{g}-{i}")).collect();
-                Group::new(&net, names, group_spec(g, ctrler_names.clone(), maxraftstate))
+                Group::new(&net, names, group_spec::<S>(g, ctrler_names.clone(), maxraftstate))
             })
             .collect();
         for g in &groups {
@@ -110,16 +203,39 @@ impl Config {
     }
 
     /// A clerk of the service (the main controller service).
-    pub fn make_client(&self) -> Clerk {
+    pub fn make_client(&self) -> S::Clerk {
         self.make_client_of(&self.ctrlers)
     }
 
     /// A clerk that asks the controller service `ctl` where shards are.
-    pub fn make_client_of(&self, ctl: &CtrlerService) -> Clerk {
+    pub fn make_client_of(&self, ctl: &CtrlerService) -> S::Clerk {
         let ends = Ends::new(&self.net);
         let ctrler_ends = ends.make_each(&ctl.names(), true);
         let make_end: MakeEnd = Arc::new(move |name: &str| ends.make(name));
-        Clerk::new(ctrler_ends, make_end)
+        S::clerk(ctrler_ends, make_end)
+    }
+
+    /// The network (to install a labrpc filter, say).
+    pub fn net(&self) -> &Network {
+        &self.net
+    }
+
+    /// The test's frame (for steps).
+    pub fn frame(&self) -> &Frame {
+        &self.frame
+    }
+
+    /// The network names of group `gi`'s servers.
+    pub fn group_names(&self, gi: usize) -> Vec<String> {
+        self.groups[gi].names().to_vec()
+    }
+
+    /// Moves `shard` to group `gi` (the controller's `Move`).
+    pub fn move_shard(&self, shard: usize, gi: usize) {
+        self.mck
+            .lock()
+            .move_shard(shard, gid(gi))
+            .unwrap_or_else(|e| panic!("move shard {shard} to {gi}: {e}"));
     }
 
     /// 6.5840's `StartCtrlerService` (2024): a second, independent controller service.
@@ -220,7 +336,7 @@ impl Config {
     }
 }
 
-impl Drop for Config {
+impl<S: ShardImpl> Drop for Config<S> {
     fn drop(&mut self) {
         self.frame.finish(|| {
             for g in &self.groups {
@@ -236,23 +352,23 @@ impl Drop for Config {
 
 /// The group spec of the servers of group `gid`, which find the controller servers
 /// `ctrler_names` and other groups through ends the shutdown cuts too.
-fn group_spec(gid: Gid, ctrler_names: Vec<String>, maxraftstate: i64) -> Spec<ShardKv> {
+fn group_spec<S: ShardImpl>(gid: Gid, ctrler_names: Vec<String>, maxraftstate: i64) -> Spec<S::Server> {
     Spec {
         make: Box::new(move |s: Start<'_>| {
             let ctrler_ends = s.others.make_each(&ctrler_names, true);
             let others = s.others.clone();
             let make_end: MakeEnd = Arc::new(move |name: &str| others.make(name));
-            ShardKv::new(s.peers, s.me, s.persister, maxraftstate, gid, ctrler_ends, make_end)
+            S::server(s.peers, s.me, s.persister, maxraftstate, gid, ctrler_ends, make_end)
         }),
-        services: |s: &ShardKv| vec![s.service(), s.raft().service()],
-        kill: ShardKv::kill,
-        leads: |s: &ShardKv| s.raft().state().1,
+        services: S::services,
+        kill: S::kill,
+        leads: S::leads,
         wiring: Wiring::Auto,
     }
 }
 
 /// 6.5840's `check(t, ck, key, value)`: `Get(key)` must return `value`.
-pub fn check(ck: &mut Clerk, key: &str, value: &str) {
+pub fn check<C: ShardClerk>(ck: &mut C, key: &str, value: &str) {
     let v = ck.get(key);
     assert!(v == value, "Get({key}): expected:\n{value}\nreceived:\n{v}");
 }
@@ -267,7 +383,13 @@ pub struct Appenders {
 impl Appenders {
     /// One clerk per key of `keys` (whose values are `values`), each appending random strings
     /// of `len` characters, pausing `pause` between appends, until [`Appenders::stop`].
-    pub fn start(cfg: &Config, keys: &[String], values: &[String], len: usize, pause: Duration) -> Appenders {
+    pub fn start<S: ShardImpl>(
+        cfg: &Config<S>,
+        keys: &[String],
+        values: &[String],
+        len: usize,
+        pause: Duration,
+    ) -> Appenders {
         let done = Arc::new(AtomicBool::new(false));
         let handles = keys
             .iter()

@@ -2,12 +2,16 @@
 //! concurrent 1-3 and unreliable 1-3. Run with `cargo test -p shardkv-tests --test lab5b` or
 //! `make lab5b`.
 
+#[allow(dead_code)]
+#[path = "suite/rules.rs"]
+mod rules;
+
 use labs::sync::Arc;
 use labs::sync::atomic::{AtomicBool, Ordering};
 use labs::time::{Duration, Instant, sleep};
 use linearizability::{KvInput, KvModel, KvOutput};
 use shardkv::Clerk;
-use shardkv_tests::kv::{Appenders, Config, check};
+use shardkv_tests::kv::{Appenders, Config, Reference, check};
 use shardkv_tests::random_string;
 use testkit::history::History;
 
@@ -45,22 +49,7 @@ labs::lab_test! {
     /// 6.5840: TestJoinLeave5B. Data moves to the joining group, then away from the leaving
     /// one: after group 100 leaves and is shut down, every key reads from group 101.
     fn join_leave_5b() {
-        let cfg = Config::new(3, false, -1);
-        cfg.begin("Test (5B): join then leave");
-        let mut ck = cfg.make_client();
-        cfg.join(0);
-        let (ka, mut va) = put_keys(&mut ck, 10, 5);
-        check_all(&mut ck, &ka, &va);
-        cfg.join(1);
-        check_append(&mut ck, &ka, &mut va, 5);
-        cfg.leave(0);
-        check_append(&mut ck, &ka, &mut va, 5);
-        // Allow time for shards to transfer.
-        sleep(Duration::from_secs(1));
-        cfg.checklogs();
-        cfg.shutdown_group(0);
-        check_all(&mut ck, &ka, &va);
-        cfg.end();
+        rules::join_leave::<Reference>();
     }
 
     /// 6.5840: TestSnapshot5B. maxraftstate 1000; 30 keys through joins and leaves; the logs
@@ -358,5 +347,25 @@ labs::lab_test! {
             panic!("{e}");
         }
         cfg.end();
+    }
+}
+
+// Beyond 6.5840: each checks one rule of the lab (see docs/lab5-shardkv.md, "What the tests
+// check").
+labs::lab_test! {
+    /// Ownership: a group answers ErrWrongGroup for a shard its configuration gave away.
+    fn rejects_unowned_shard_5b() {
+        rules::rejects_unowned_shard::<Reference>();
+    }
+
+    /// Migration: a gained shard is served only once its data has arrived.
+    fn waits_for_shard_data_5b() {
+        rules::waits_for_shard_data::<Reference>();
+    }
+
+    /// Migration: the duplicate table moves with its shard (a retry whose first try the old
+    /// owner executed is not executed again by the new owner).
+    fn dup_table_moves_with_shard_5b() {
+        rules::dup_table_moves_with_shard::<Reference>();
     }
 }

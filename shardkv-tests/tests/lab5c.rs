@@ -2,11 +2,14 @@
 //! unaffected shards during migration. Run with `cargo test -p shardkv-tests --test lab5c` or
 //! `make lab5c`.
 
+#[allow(dead_code)]
+#[path = "suite/rules.rs"]
+mod rules;
+
 use labs::time::{Duration, sleep};
 use shardkv::key2shard;
 use shardkv::{Clerk, NSHARDS};
-use shardkv_tests::kv::{Config, check, gid};
-use shardkv_tests::random_string;
+use shardkv_tests::kv::{Config, Reference, check, gid};
 
 fn put_keys(ck: &mut Clerk, n: usize, value: impl Fn() -> String) -> (Vec<String>, Vec<String>) {
     let ka: Vec<String> = (0..n).map(|i| i.to_string()).collect();
@@ -15,12 +18,6 @@ fn put_keys(ck: &mut Clerk, n: usize, value: impl Fn() -> String) -> (Vec<String
         ck.put(k, v);
     }
     (ka, va)
-}
-
-fn check_first3(ck: &mut Clerk, ka: &[String], va: &[String]) {
-    for i in 0..3 {
-        check(ck, &ka[i], &va[i]);
-    }
 }
 
 /// Keys of the shards `owned` must read `va` and take a Put, then read it back.
@@ -41,42 +38,7 @@ labs::lab_test! {
     /// of persisted Raft state and snapshot must be at most 3 × ((30 − 3) × 1000 + 2 × 3 × 1000
     /// + 6000) = 117 000 bytes: groups must delete the shards they no longer own.
     fn challenge1_delete_5c() {
-        let cfg = Config::new(3, false, 1);
-        cfg.begin("Test: shard deletion (challenge 1)");
-        let mut ck = cfg.make_client();
-        cfg.join(0);
-        // 30,000 bytes of total values.
-        let n = 30;
-        let (ka, va) = put_keys(&mut ck, n, || random_string(1000));
-        check_first3(&mut ck, &ka, &va);
-        for _ in 0..2 {
-            cfg.join(1);
-            cfg.leave(0);
-            cfg.join(2);
-            sleep(Duration::from_secs(3));
-            check_first3(&mut ck, &ka, &va);
-            cfg.leave(1);
-            cfg.join(0);
-            cfg.leave(2);
-            sleep(Duration::from_secs(3));
-            check_first3(&mut ck, &ka, &va);
-        }
-        cfg.join(1);
-        cfg.join(2);
-        for _ in 0..3 {
-            sleep(Duration::from_secs(1));
-            check_first3(&mut ck, &ka, &va);
-        }
-        let total = cfg.total_size();
-        // 27 keys should be stored once; 3 keys also in client dup tables; everything on 3
-        // replicas; plus slop.
-        let expected = 3 * ((n - 3) * 1000 + 2 * 3 * 1000 + 6000);
-        labs::events::note(format!("Raft state + snapshots of all servers: {total} bytes (limit {expected})"));
-        assert!(total <= expected, "snapshot + persisted Raft state are too big: {total} > {expected}");
-        for (k, v) in ka.iter().zip(&va) {
-            check(&mut ck, k, v);
-        }
-        cfg.end();
+        rules::challenge1_delete::<Reference>();
     }
 
     /// 6.5840: TestChallenge2Unaffected. Group 101 joins and gets some shards; group 100 is

@@ -18,6 +18,9 @@
 //!   `GcPending` shards are served, so the other shards of a group keep working while some
 //!   are in transit (challenge 2);
 //! * the group moves to configuration `n + 1` only when every shard is `Serving` or `Invalid`.
+//! * while the group is not done with its configuration, its leader puts a no-op in the log
+//!   once per term, so that it applies what earlier terms committed (Figure 8) even when no
+//!   clerk or migration gives it anything to put there.
 
 use crate::common::{GetArgs, GetReply, KvErr, PutAppendArgs, PutAppendReply, SERVICE};
 use crate::ctrler::Gid;
@@ -31,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::common::{DeleteArgs, DeleteReply, PullArgs, PullReply, PutAppendOp, ShardData, key2shard};
 use crate::ctrler::{self, Config, NSHARDS};
 use labs::sync::Mutex;
-use labs::sync::atomic::{AtomicBool, Ordering};
+use labs::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use labs::time::{Duration, sleep};
 use std::collections::BTreeMap;
 
@@ -85,6 +88,9 @@ enum Op {
     Delete { num: u64, shards: Vec<usize> },
     /// The previous owners have forgotten these shards (gained in configuration `num`).
     Confirm { num: u64, shards: Vec<usize> },
+    /// Nothing: an entry of the leader's own term, so that it can commit (and apply) the
+    /// entries of earlier terms (see [`ShardKv::catch_up`]).
+    Noop,
     // SOLUTION ELSE
     // // Your definitions here (Lab 5B).
     // SOLUTION END
@@ -231,6 +237,7 @@ impl StateMachine for GroupState {
                 }
                 ok
             }
+            Op::Noop => ok,
             Op::Confirm { num, shards } => {
                 if num == self.config.num {
                     for s in shards {
@@ -271,6 +278,8 @@ struct Inner {
     /// Ends to other groups' servers, by server name (made once each).
     ends: Mutex<BTreeMap<String, ClientEnd>>,
     dead: AtomicBool,
+    /// The last term in which this server, as leader, put a [`Op::Noop`] in the log.
+    noop_term: AtomicU64,
     // SOLUTION ELSE
     // // Your data here (Lab 5B).
     // #[allow(dead_code)]
@@ -305,6 +314,7 @@ impl ShardKv {
                 make_end,
                 ends: Mutex::new(BTreeMap::new()),
                 dead: AtomicBool::new(false),
+                noop_term: AtomicU64::new(0),
             }),
         };
         let poller = kv.clone();
@@ -444,9 +454,23 @@ impl ShardKv {
                         let _ = self.inner.rsm.submit(Op::Config(next));
                         continue;
                     }
+                } else {
+                    self.catch_up();
                 }
             }
             sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// Once per term, puts a no-op in the log. A new leader applies entries of earlier terms
+    /// only once an entry of its own term commits (Figure 8). A group that only waits for
+    /// others to pull its shards puts nothing in its log, so after all its servers restart,
+    /// its leader could stay in a configuration that its followers (restored from newer
+    /// snapshots) have left, and the groups waiting for it would wait forever.
+    fn catch_up(&self) {
+        let (term, leader) = self.raft().state();
+        if leader && self.inner.noop_term.swap(term, Ordering::SeqCst) != term {
+            let _ = self.inner.rsm.submit(Op::Noop);
         }
     }
 

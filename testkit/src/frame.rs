@@ -9,6 +9,10 @@
 //!   may keep the world running.
 //! * A failure found off the test's thread ([`Frame::fail`]) ends the world at once with the
 //!   message, and the test's own checks see it too.
+//! * Steps ([`Frame::step`]): what each tester thread is waiting for, and since when. A test
+//!   that reaches the 120 s limit, and a stuck call, say which steps were still waiting, so
+//!   that a student looks at the right place (the watchdog fails the test just before the
+//!   runtime's own limit would, to be able to say it).
 //! * The cleanup policy ([`Frame::finish`]): a test that passed kills its servers and closes
 //!   the network; a test that is failing (its thread is unwinding) touches nothing, since the
 //!   harness ends the world and every node in it, and a runtime call made while unwinding
@@ -52,6 +56,25 @@ struct Shared {
     next_call: AtomicU64,
     /// The first failure found off the test's thread.
     failure: Mutex<Option<String>>,
+    /// Steps in progress: id -> (node, what, since).
+    steps: Mutex<BTreeMap<u64, (String, String, Instant)>>,
+    next_step: AtomicU64,
+}
+
+/// A step of a tester thread, from [`Frame::step`] until it is dropped.
+#[must_use = "a step lasts until it is dropped"]
+pub struct Step {
+    frame: Frame,
+    id: u64,
+}
+
+impl Drop for Step {
+    fn drop(&mut self) {
+        // A failing test touches no lock while it unwinds (see the module doc).
+        if !std::thread::panicking() {
+            self.frame.shared.steps.lock().remove(&self.id);
+        }
+    }
 }
 
 /// One test's frame. Cheap to clone; clones share the frame.
@@ -74,6 +97,8 @@ impl Frame {
             calls: Mutex::new(BTreeMap::new()),
             next_call: AtomicU64::new(0),
             failure: Mutex::new(None),
+            steps: Mutex::new(BTreeMap::new()),
+            next_step: AtomicU64::new(0),
         });
         let frame = Frame { shared };
         let watched = frame.clone();
@@ -109,8 +134,47 @@ impl Frame {
     /// Fails the test if it has run for longer than [`TEST_TIME_LIMIT`].
     pub fn check_time_limit(&self) {
         if self.shared.start.elapsed() > TEST_TIME_LIMIT {
-            panic!("test took longer than {} seconds", TEST_TIME_LIMIT.as_secs());
+            panic!("{}", self.time_limit_message());
         }
+    }
+
+    /// Starts a step of the calling thread: `what` it is doing or waiting for (e.g. "one(101):
+    /// waiting for 3 servers to commit index 4"). It lasts until the [`Step`] is dropped; the
+    /// time limit and stuck calls name the steps in progress.
+    pub fn step(&self, what: impl Into<String>) -> Step {
+        let id = self.shared.next_step.fetch_add(1, Ordering::Relaxed);
+        let node = labs::thread::current_node().map_or_else(|| "-".to_string(), |n| n.name().to_string());
+        self.shared.steps.lock().insert(id, (node, what.into(), Instant::now()));
+        Step { frame: self.clone(), id }
+    }
+
+    /// The steps in progress, in words (one per line), or a line saying there is none.
+    pub fn steps_in_words(&self) -> String {
+        let steps = self.shared.steps.lock();
+        if steps.is_empty() {
+            return "no tester step was in progress".to_string();
+        }
+        let at = |t: Instant| t.duration_since(self.shared.start).as_secs_f64();
+        steps
+            .values()
+            .map(|(node, what, since)| {
+                format!(
+                    "{node} was at step \"{what}\" since {:.1} s (for {:.1} s)",
+                    at(*since),
+                    since.elapsed().as_secs_f64()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn time_limit_message(&self) -> String {
+        format!(
+            "test took longer than {} seconds ({} time); when it was stopped:\n{}",
+            TEST_TIME_LIMIT.as_secs(),
+            if World::current().backend() == labs::world::Backend::Sim { "virtual" } else { "real" },
+            self.steps_in_words()
+        )
     }
 
     /// Fails the test if a thread other than the test's found a problem, or an RPC handler
@@ -177,8 +241,14 @@ impl Frame {
     }
 
     fn watch(&self) {
+        // Just before the runtime's own limit (which cannot name the tester's steps).
+        let deadline = self.shared.start + TEST_TIME_LIMIT - Duration::from_millis(1);
         loop {
-            sleep(Duration::from_secs(1));
+            let now = Instant::now();
+            if now >= deadline {
+                return self.fail(self.time_limit_message());
+            }
+            sleep(Duration::from_secs(1).min(deadline.duration_since(now)));
             if self.finished() || labs::thread::killed() {
                 return;
             }
@@ -195,8 +265,9 @@ impl Frame {
             if let Some((who, what, _)) = stuck {
                 return self.fail(format!(
                     "{who}: {what} has not returned after {} s: it is probably deadlocked (a lock that \
-                     is never released, or a lock held across an RPC call or a channel send)",
-                    STUCK_CALL_LIMIT.as_secs()
+                     is never released, or a lock held across an RPC call or a channel send)\n{}",
+                    STUCK_CALL_LIMIT.as_secs(),
+                    self.steps_in_words()
                 ));
             }
         }

@@ -133,6 +133,26 @@ impl<S: Clone + Send + Sync + 'static> Group<S> {
         self.slots.lock()[i].server.is_some()
     }
 
+    /// The node of server `i`'s running instance (`None` while it is shut down).
+    pub fn node(&self, i: usize) -> Option<Node> {
+        self.slots.lock()[i].node.clone()
+    }
+
+    /// How many times server `i` has been started.
+    pub fn incarnation(&self, i: usize) -> u64 {
+        self.slots.lock()[i].incarnation
+    }
+
+    /// Runs `f` as server `i`'s running instance (inside its node, see [`Node::enter`]), so
+    /// that what `f` logs and records, and the threads it spawns, belong to that server and
+    /// not to the tester. Runs `f` as the caller if the server is shut down.
+    pub fn enter<T>(&self, i: usize, f: impl FnOnce() -> T) -> T {
+        match self.node(i) {
+            Some(node) => node.enter(f),
+            None => f(),
+        }
+    }
+
     /// Starts (or restarts) server `i` on a fresh node, with a copy of what it persisted and
     /// fresh ends to its peers (enabled only under [`Wiring::Auto`]).
     pub fn start_server(&self, i: usize) {
@@ -190,8 +210,8 @@ impl<S: Clone + Send + Sync + 'static> Group<S> {
             slot.saved = slot.saved.copy();
             (slot.server.take(), slot.node.take())
         };
-        if let Some(s) = server {
-            (self.spec.kill)(&s);
+        if let (Some(s), Some(n)) = (&server, &node) {
+            n.enter(|| (self.spec.kill)(s));
         }
         if let Some(n) = node {
             n.kill();
@@ -228,6 +248,22 @@ impl<S: Clone + Send + Sync + 'static> Group<S> {
             if let Some(p) = &slots[j].peers {
                 p.enable(i, on);
             }
+        }
+    }
+
+    /// Enables (`on`) or disables only server `from`'s end to server `to`: a one-way link
+    /// (calls from `to` to `from` are not affected).
+    pub fn set_one_way(&self, from: usize, to: usize, on: bool) {
+        events::record(EventKind::Fault {
+            what: format!(
+                "{} link {} -> {}",
+                if on { "enable" } else { "cut" },
+                self.names[from],
+                self.names[to]
+            ),
+        });
+        if let Some(p) = &self.slots.lock()[from].peers {
+            p.enable(to, on);
         }
     }
 
@@ -288,7 +324,7 @@ impl<S: Clone + Send + Sync + 'static> Group<S> {
 
     /// A server that claims to lead (the lowest-numbered running one), if one does.
     pub fn leader(&self) -> Option<usize> {
-        (0..self.n()).find(|&i| self.server(i).is_some_and(|s| (self.spec.leads)(&s)))
+        (0..self.n()).find(|&i| self.server(i).is_some_and(|s| self.enter(i, || (self.spec.leads)(&s))))
     }
 
     /// 6.5840's `make_partition`: two sides with `leader` alone with the fewest others: the
@@ -331,8 +367,8 @@ impl<S: Clone + Send + Sync + 'static> Group<S> {
                 slots.iter_mut().filter_map(|s| s.node.take()).collect(),
             )
         };
-        for s in servers {
-            (self.spec.kill)(&s);
+        for (s, n) in servers.iter().zip(&nodes) {
+            n.enter(|| (self.spec.kill)(s));
         }
         for n in nodes {
             n.kill();

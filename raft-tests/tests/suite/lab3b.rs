@@ -3,6 +3,7 @@
 
 use labs::sync::{Arc, unbounded};
 use labs::time::{Duration, sleep};
+use raft_tests::script::{Answer, Bench, entry};
 use raft_tests::{Config, ELECTION_TIMEOUT, RaftPeer, random_string};
 
 /// A random command, like Go's `rand.Int()` (kept to 31 bits, like `rand.Int31()`).
@@ -460,4 +461,296 @@ pub fn count<R: RaftPeer>() {
         total3 - total2
     );
     cfg.end();
+}
+
+// ---- Beyond 6.5840: checks aimed at single rules of Figure 2 and of the lab ----------------
+
+/// The message rule of the AppendEntries receiver, for the scripted tests below.
+const RULE2: &str = "Figure 2, AppendEntries receiver rule 2: reply false if the log has no entry at \
+                     prevLogIndex whose term matches prevLogTerm";
+
+/// Figure 2, AppendEntries receiver rule 2: a follower accepts entries only after an entry
+/// that matches the leader's (scripted).
+pub fn append_rejects_mismatch<R: RaftPeer>() {
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3B): AppendEntries checks the previous entry (scripted)");
+    b.doing("AppendEntries(term 1, prev 0, entries a b c) to an empty peer");
+    let r = b.append(1, 1, (0, 0), vec![entry(1, "a"), entry(1, "b"), entry(1, "c")], 0);
+    if !r.success {
+        b.fail(format!(
+            "server 0 refused ({r:?}) the first entries of term 1, after prev index 0 (which always matches)"
+        ));
+    }
+    b.doing("AppendEntries(term 1, prev 5 of term 1): beyond the end of the peer's log");
+    let r = b.append(1, 1, (5, 1), vec![entry(1, "x")], 0);
+    if r.success {
+        b.fail(format!("server 0 accepted entries after index 5, but its log ends at index 3 ({RULE2})"));
+    }
+    b.doing("AppendEntries(term 2, prev 2 of term 2): the peer's entry 2 is of term 1");
+    let r = b.append(2, 2, (2, 2), vec![entry(2, "y")], 0);
+    if r.success {
+        b.fail(format!(
+            "server 0 accepted entries after index 2 of term 2, but its entry at index 2 is of term 1 ({RULE2})"
+        ));
+    }
+    b.doing("AppendEntries(term 3, prev 3 of term 1, commit 3): matching");
+    let r = b.append(3, 1, (3, 1), vec![], 3);
+    if !r.success {
+        b.fail(format!("server 0 refused ({r:?}) a heartbeat whose prev entry (3, term 1) it holds"));
+    }
+    b.expect_applied(&[(1, "a"), (2, "b"), (3, "c")], Duration::from_secs(1), "the leader committed index 3");
+    b.end();
+}
+
+/// Figure 2, AppendEntries receiver rules 3 and 4: a follower deletes entries only where they
+/// conflict with the leader's (then all that follow), and keeps the rest; an old or repeated
+/// AppendEntries never shortens its log (scripted).
+pub fn append_keeps_matching_entries<R: RaftPeer>() {
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3B): AppendEntries deletes only conflicting entries (scripted)");
+    b.doing("AppendEntries(term 1, prev 0, entries a b c)");
+    b.append(1, 1, (0, 0), vec![entry(1, "a"), entry(1, "b"), entry(1, "c")], 0);
+    b.doing("an old AppendEntries(term 1, prev 0, entry a) arriving after the newer one");
+    let r = b.append(1, 1, (0, 0), vec![entry(1, "a")], 1);
+    if !r.success {
+        b.fail(format!("server 0 refused ({r:?}) entries it already holds"));
+    }
+    b.doing("heartbeat (term 1, prev 3 of term 1, commit 3) after the old AppendEntries");
+    let r = b.append(1, 1, (3, 1), vec![], 3);
+    if !r.success {
+        b.fail(
+            "server 0 lost entries 2 and 3 when an old AppendEntries (with only entry 1) arrived after the newer \
+             one: a follower deletes entries only when they conflict with new ones (Figure 2, AppendEntries \
+             receiver rule 3)",
+        );
+    }
+    b.expect_applied(&[(1, "a"), (2, "b"), (3, "c")], Duration::from_secs(1), "the leader committed index 3");
+    b.doing("AppendEntries(term 2, prev 3 of term 1, entries d e of term 2)");
+    b.append(2, 2, (3, 1), vec![entry(2, "d"), entry(2, "e")], 3);
+    b.doing("AppendEntries(term 3, prev 3 of term 1, entry x of term 3): conflicts with d at index 4");
+    let r = b.append(3, 1, (3, 1), vec![entry(3, "x")], 3);
+    if !r.success {
+        b.fail(format!("server 0 refused ({r:?}) entries after index 3 of term 1, which it holds"));
+    }
+    b.doing("heartbeat (term 3, prev 5 of term 2): entry 5 must be gone");
+    let r = b.append(3, 1, (5, 2), vec![], 3);
+    if r.success {
+        b.fail(
+            "server 0 still holds entry 5 (term 2) after a conflicting entry of term 3 replaced index 4: a \
+             conflicting entry is deleted with all that follow it (Figure 2, AppendEntries receiver rule 3)",
+        );
+    }
+    b.doing("heartbeat (term 3, prev 4 of term 3, commit 4)");
+    let r = b.append(3, 1, (4, 3), vec![], 4);
+    if !r.success {
+        b.fail(
+            "server 0 does not hold entry x (term 3) at index 4 although it accepted it: a conflicting entry must \
+             be replaced by the leader's (Figure 2, AppendEntries receiver rules 3 and 4)",
+        );
+    }
+    b.expect_applied(
+        &[(4, "x")],
+        Duration::from_secs(1),
+        "the leader of term 3 committed its entry x at index 4",
+    );
+    b.end();
+}
+
+/// Figure 2, AppendEntries receiver rule 5: a follower commits up to min(leaderCommit, index of
+/// the last new entry), never entries it has not checked against the leader's log; and its
+/// commit index never goes back, so nothing is applied twice (scripted).
+pub fn append_commit_rule<R: RaftPeer>() {
+    const RULE5: &str = "Figure 2, AppendEntries receiver rule 5: if leaderCommit > commitIndex, set \
+                         commitIndex = min(leaderCommit, index of last new entry)";
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3B): a follower's commit index (scripted)");
+    b.doing("AppendEntries(term 1, prev 0, entries a b of term 1, commit 2)");
+    b.append(1, 1, (0, 0), vec![entry(1, "a"), entry(1, "b")], 2);
+    b.expect_applied(&[(1, "a"), (2, "b")], Duration::from_secs(1), "the leader committed index 2");
+    b.doing("AppendEntries(term 2, prev 2 of term 1, entries y z of term 2, commit 2)");
+    b.append(2, 1, (2, 1), vec![entry(2, "y"), entry(2, "z")], 2);
+    b.doing("heartbeat of the leader of term 3 (prev 2 of term 1, no entries, commit 4)");
+    let r = b.append(3, 2, (2, 1), vec![], 4);
+    if !r.success {
+        b.fail(format!("server 0 refused ({r:?}) a heartbeat whose prev entry (2, term 1) it holds"));
+    }
+    b.expect_nothing_applied(
+        Duration::from_millis(500),
+        &format!(
+            "the leader of term 3 said leaderCommit 4 with prev index 2 and no entries, so entries 3 and 4 (of \
+             term 2) were never checked against its log and may differ from its own: {RULE5}"
+        ),
+    );
+    b.doing("AppendEntries(term 3, prev 2 of term 1, entries p q of term 3, commit 4)");
+    b.append(3, 2, (2, 1), vec![entry(3, "p"), entry(3, "q")], 4);
+    b.expect_applied(&[(3, "p"), (4, "q")], Duration::from_secs(1), "the leader of term 3 committed index 4");
+    b.doing("an old AppendEntries of term 3 (prev 2, entry p, commit 3): leaderCommit below the follower's");
+    b.append(3, 2, (2, 1), vec![entry(3, "p")], 3);
+    b.doing("heartbeat (term 3, prev 4 of term 3, commit 4)");
+    b.append(3, 2, (4, 3), vec![], 4);
+    b.doing("AppendEntries(term 3, prev 4 of term 3, entry r, commit 5)");
+    b.append(3, 2, (4, 3), vec![entry(3, "r")], 5);
+    b.expect_applied(
+        &[(5, "r")],
+        Duration::from_secs(1),
+        &format!("each index is applied once, in order: a commit index never goes back ({RULE5})"),
+    );
+    b.end();
+}
+
+/// Figure 2, rules for leaders (and Figure 8): a leader commits, by counting replicas, only
+/// entries of its own term; older entries are committed with them (scripted).
+pub fn leader_commits_own_term<R: RaftPeer>() {
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3B): a leader commits only entries of its term by counting (scripted)");
+    b.doing("AppendEntries(term 1, prev 0, entries a b of term 1, commit 0)");
+    b.append(1, 1, (0, 0), vec![entry(1, "a"), entry(1, "b")], 0);
+    b.doing("letting server 0 win an election; every follower acknowledges everything");
+    b.answer_all(Answer::Yes);
+    let term = b.wait_leader(Duration::from_secs(5));
+    b.expect_nothing_applied(
+        Duration::from_secs(1),
+        &format!(
+            "server 0 leads term {term}, and entries 1 and 2 are of term 1: a leader must not commit entries of \
+             an earlier term by counting replicas, only with an entry of its own term (Figure 2, rules for \
+             leaders; Figure 8)"
+        ),
+    );
+    b.doing(format!("start(c) on server 0, leader of term {term}"));
+    let Some((index, _)) = b.start_cmd("c") else {
+        b.fail("server 0 claims to lead, but start() said it is not the leader");
+    };
+    if index != 3 {
+        b.fail(format!("start(c) on a leader whose log holds 2 entries returned index {index}, not 3"));
+    }
+    b.expect_applied(
+        &[(1, "a"), (2, "b"), (3, "c")],
+        Duration::from_secs(2),
+        &format!("every follower acknowledged entry 3 of term {term}, so entries 1-3 are committed"),
+    );
+    b.end();
+}
+
+/// Figure 2, rules for leaders: an entry is committed once a majority holds it, not before
+/// (scripted, five servers).
+pub fn leader_needs_majority<R: RaftPeer>() {
+    let b = Bench::<R>::new(5);
+    b.frame().begin("Test (3B): a leader commits only what a majority holds (scripted)");
+    b.doing("letting server 0 win an election among 5");
+    b.answer_all(Answer::Yes);
+    let term = b.wait_leader(Duration::from_secs(5));
+    b.doing(format!("cutting servers 3 and 4 off from server 0, leader of term {term}; start(x)"));
+    b.link(3, false);
+    b.link(4, false);
+    b.answer(2, Answer::No);
+    if b.start_cmd("x").is_none() {
+        b.fail("server 0 claims to lead, but start() said it is not the leader");
+    }
+    b.expect_nothing_applied(
+        Duration::from_secs(1),
+        "only servers 0 and 1 of 5 hold entry 1: an entry is committed once a majority of the servers stores \
+         it (Figure 2, rules for leaders)",
+    );
+    b.doing("server 2 now acknowledges too");
+    b.answer(2, Answer::Yes);
+    b.expect_applied(&[(1, "x")], Duration::from_secs(2), "servers 0, 1 and 2 of 5 hold entry 1: a majority");
+    b.end();
+}
+
+/// The contract of Labs 4 and 5: a cluster of one peer commits by itself.
+pub fn single_peer_commits<R: RaftPeer>() {
+    let cfg = Config::<R>::new(1, false, false);
+    cfg.begin("Test (3B): a single peer commits");
+    for i in 1..=3 {
+        let index = cfg.one(100 + i, 1, false);
+        assert_eq!(index, i, "got index {index} but expected {i}");
+    }
+    cfg.end();
+}
+
+/// The lab's rule for `kill()`, which the service of Lab 4 relies on: within 2 s of `kill()`
+/// the apply channel closes (every sender is dropped).
+pub fn kill_closes_apply_channel<R: RaftPeer>() {
+    let servers = 3;
+    let cfg = Config::<R>::new(servers, false, false);
+    cfg.begin("Test (3B): kill() closes the apply channel");
+    cfg.one(101, servers, false);
+    for i in 0..servers {
+        cfg.kill_raft(i);
+    }
+    sleep(2 * ELECTION_TIMEOUT);
+    for i in 0..servers {
+        if !cfg.apply_closed(i) {
+            panic!(
+                "server {i}'s apply channel was still open 2 s after kill(): a killed peer drops every sender of \
+                 the channel (its threads return), which is how the service learns of the shutdown (the lab's \
+                 rule: kill)"
+            );
+        }
+    }
+    cfg.end();
+}
+
+/// Agreement while the network delays requests (so that later ones overtake earlier ones) and
+/// delivers some twice, late: a follower must survive stale and repeated AppendEntries. The
+/// monitor catches a follower that loses entries it acknowledged.
+pub fn agree_despite_reordering<R: RaftPeer>() {
+    let servers = 5;
+    let cfg = Config::<R>::new(servers, false, false);
+    cfg.begin("Test (3B): agreement despite reordered and repeated requests");
+    cfg.set_reordering(true);
+    let mut cmd = 1000;
+    for round in 0..4 {
+        for _ in 0..10 {
+            cmd += 1;
+            cfg.one(cmd, servers - 1, true);
+        }
+        let leader = cfg.check_one_leader();
+        let out = (leader + 1 + round) % servers;
+        cfg.disconnect(out);
+        for _ in 0..5 {
+            cmd += 1;
+            cfg.one(cmd, servers - 1, true);
+        }
+        cfg.connect(out);
+    }
+    cmd += 1;
+    cfg.one(cmd, servers, true);
+    cfg.end();
+}
+
+/// Figure 2, RequestVote receiver rule 2 and section 5.4.1: a vote only for a candidate whose
+/// log is at least as up to date (a later last term, or the same last term and at least as
+/// long) (scripted).
+pub fn vote_needs_up_to_date_log<R: RaftPeer>() {
+    const RULE: &str = "Figure 2, RequestVote receiver rule 2: grant a vote only if the candidate's log is at \
+                        least as up-to-date as the receiver's (section 5.4.1: compare the last entries' terms, \
+                        then the logs' lengths)";
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3B): votes only for up-to-date candidates (scripted)");
+    b.doing("AppendEntries(term 2, prev 0, entries a of term 1 and b of term 2)");
+    b.append(2, 1, (0, 0), vec![entry(1, "a"), entry(2, "b")], 0);
+    let cases = [
+        (
+            5,
+            1,
+            (3, 1),
+            false,
+            "whose log is longer but ends with an entry of term 1 (server 0's ends with term 2)",
+        ),
+        (6, 2, (1, 2), false, "whose log ends with term 2 like server 0's, but is shorter (1 entry, not 2)"),
+        (7, 1, (2, 2), true, "whose log ends like server 0's (index 2, term 2)"),
+        (8, 2, (1, 3), true, "whose log is shorter but ends with a later term (3)"),
+    ];
+    for (term, c, (li, lt), grant, what) in cases {
+        b.doing(format!("RequestVote(term {term}, candidate {c}, last log index {li}, last log term {lt})"));
+        let r = b.vote(term, c, li, lt);
+        if r.vote_granted != grant {
+            b.fail(format!(
+                "server 0 {} its vote in term {term} to server {c}, {what} ({RULE})",
+                if r.vote_granted { "granted" } else { "refused" }
+            ));
+        }
+    }
+    b.end();
 }

@@ -4,6 +4,7 @@
 use labs::sync::atomic::{AtomicBool, Ordering};
 use labs::sync::{Arc, unbounded};
 use labs::time::{Duration, sleep};
+use raft_tests::script::{Bench, entry};
 use raft_tests::{Config, ELECTION_TIMEOUT, RaftPeer, decode_command};
 use std::collections::BTreeSet;
 
@@ -389,4 +390,78 @@ pub fn reliable_churn<R: RaftPeer>() {
 /// 6.5840: TestUnreliableChurn3C.
 pub fn unreliable_churn<R: RaftPeer>() {
     churn::<R>(true);
+}
+
+// ---- Beyond 6.5840: each scripted test checks that one part of Figure 2's persistent state
+// survives a crash (see `raft_tests::script`).
+
+/// Figure 2, persistent state: votedFor survives a crash, so a restarted server does not vote
+/// twice in one term (scripted: vote, crash, restart, second candidate).
+pub fn vote_survives_restart<R: RaftPeer>() {
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3C): votedFor survives a restart (scripted)");
+    b.doing("RequestVote(term 5, candidate 1)");
+    let r = b.vote(5, 1, 0, 0);
+    if !r.vote_granted {
+        b.fail(format!("server 0 refused ({r:?}) its vote to the first up-to-date candidate of term 5"));
+    }
+    b.doing("crash and restart of server 0 right after its vote");
+    b.crash_restart();
+    b.doing("RequestVote(term 5, candidate 2) to the restarted server 0");
+    let r = b.vote(5, 2, 0, 0);
+    if r.vote_granted {
+        b.fail(
+            "server 0 voted for server 1 in term 5, crashed, restarted, and voted for server 2 in term 5: votedFor \
+             must be persisted before the vote is granted (Figure 2: persistent state on all servers)",
+        );
+    }
+    b.end();
+}
+
+/// Figure 2, persistent state: currentTerm survives a crash.
+pub fn term_survives_restart<R: RaftPeer>() {
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3C): currentTerm survives a restart (scripted)");
+    b.doing("heartbeat of term 7 from server 1");
+    let r = b.append(7, 1, (0, 0), vec![], 0);
+    if !r.success || r.term != 7 {
+        b.fail(format!("server 0 answered {r:?} to the first heartbeat of term 7"));
+    }
+    b.doing("crash and restart of server 0");
+    b.crash_restart();
+    b.doing("RequestVote(term 3, candidate 2) to the restarted server 0");
+    let r = b.vote(3, 2, 0, 0);
+    if r.vote_granted || r.term < 7 {
+        b.fail(format!(
+            "server 0 was in term 7 before its crash, and after its restart it answered {r:?} to a candidate of \
+             term 3: currentTerm must be persisted before replying (Figure 2: persistent state on all servers)"
+        ));
+    }
+    b.end();
+}
+
+/// Figure 2, persistent state: the log survives a crash, and a restarted server applies its
+/// committed entries again from the start.
+pub fn log_survives_restart<R: RaftPeer>() {
+    let b = Bench::<R>::new(3);
+    b.frame().begin("Test (3C): the log survives a restart (scripted)");
+    b.doing("AppendEntries(term 2, prev 0, entries a b c, commit 1)");
+    b.append(2, 1, (0, 0), vec![entry(2, "a"), entry(2, "b"), entry(2, "c")], 1);
+    b.expect_applied(&[(1, "a")], Duration::from_secs(1), "the leader committed index 1");
+    b.doing("crash and restart of server 0 after it acknowledged entries 1-3");
+    b.crash_restart();
+    b.doing("heartbeat (term 2, prev 3 of term 2, commit 3) to the restarted server 0");
+    let r = b.append(2, 1, (3, 2), vec![], 3);
+    if !r.success {
+        b.fail(format!(
+            "server 0 acknowledged entries 1-3 of term 2, crashed, restarted, and then refused ({r:?}) a heartbeat \
+             after entry 3: the log must be persisted before replying (Figure 2: persistent state on all servers)"
+        ));
+    }
+    b.expect_applied(
+        &[(1, "a"), (2, "b"), (3, "c")],
+        Duration::from_secs(1),
+        "a restarted server applies its log again from the start (lastApplied is volatile)",
+    );
+    b.end();
 }
