@@ -155,13 +155,21 @@ fn reasons(results: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Lab 3A in the built-in catalogue, which the red team grades: (its points, its tests).
+fn lab3a() -> (f64, usize) {
+    let catalogue = grading::catalogue::Catalogue::load(None).expect("the built-in catalogue parses");
+    let entries: Vec<_> = catalogue.entries.iter().filter(|e| e.part.eq_ignore_ascii_case("3a")).collect();
+    (entries.iter().map(|e| e.points).sum(), entries.len())
+}
+
 /// Asserts that every run failed and that each reason (or the scoreboard) says `why`.
 fn assert_zero(name: &str, results: &Value, scoreboard: &str, why: &str) {
     let (earned, possible) = score(results);
     assert_eq!(earned, 0.0, "{name} earned points:\n{scoreboard}");
-    assert_eq!(possible, 15.0, "{name}: the grader's catalogue decides the points:\n{scoreboard}");
+    let (points, tests) = lab3a();
+    assert_eq!(possible, points, "{name}: the grader's catalogue decides the points:\n{scoreboard}");
     let reasons = reasons(results);
-    assert_eq!(reasons.len(), 6, "{name}: {reasons:?}");
+    assert_eq!(reasons.len(), 2 * tests, "{name}: {reasons:?}");
     let named = reasons.iter().all(|r| r.contains(why)) || scoreboard.contains(why);
     assert!(named, "{name}: neither the runs nor the scoreboard say `{why}`:\n{reasons:?}\n{scoreboard}");
 }
@@ -315,7 +323,8 @@ fn tricks_stopped_by_the_grader_tree_and_the_rules_score_nothing() {
         let (results, scoreboard) = (results(&dir), read(&dir.join("scoreboard.txt")));
         assert_zero(name, &results, &scoreboard, why);
         let row = csv.lines().find(|l| l.starts_with(&format!("{name},"))).unwrap_or_else(|| panic!("{csv}"));
-        assert!(row.contains(",0.00,0.00,15,6,"), "{name}: {row}");
+        let (points, tests) = lab3a();
+        assert!(row.contains(&format!(",0.00,0.00,{points},{},", 2 * tests)), "{name}: {row}");
     }
     // The trick's own file is not built: a broken rule blocks its lab before the build.
     let blocked = results(&out.join("exit-in-a-handler"));
@@ -339,24 +348,25 @@ fn the_honest_reference_gets_full_marks_and_the_shard_recipes_merge() {
     let _serial = serial();
     let sub = submission("reference", use_reference);
     let (results, scoreboard) = grade_one("reference", &sub, &[], &[]);
-    assert_eq!(score(&results), (15.0, 15.0), "{scoreboard}");
+    let (points, tests) = lab3a();
+    assert_eq!(score(&results), (points, points), "{scoreboard}");
     assert_eq!(results["score"]["full"], true);
     assert_eq!(results["submission"]["ignored"], serde_json::json!([]), "{scoreboard}");
     assert_eq!(results["rules"]["violations"], serde_json::json!([]));
     let gradescope: Value =
         serde_json::from_str(&read(&tmp().join("out/reference/gradescope.json"))).unwrap();
-    assert_eq!(gradescope["score"], 15.0);
-    assert_eq!(gradescope["tests"].as_array().unwrap().len(), 3);
+    assert_eq!(gradescope["score"], points);
+    assert_eq!(gradescope["tests"].as_array().unwrap().len(), tests);
     assert_eq!(gradescope["tests"][0]["max_score"], 5.0);
     assert_eq!(gradescope["tests"][0]["status"], "passed");
 
     for recipe in [Recipe::github(), Recipe::slurm()] {
         let merged = recipe.run(&sub);
-        assert_eq!(score(&merged), (15.0, 15.0), "{}: {merged:#}", recipe.name);
+        assert_eq!(score(&merged), (points, points), "{}: {merged:#}", recipe.name);
         assert_eq!(merged["merged_from"].as_array().unwrap().len(), recipe.shards);
         let runs: usize =
             merged["tests"].as_array().unwrap().iter().map(|t| t["runs"].as_array().unwrap().len()).sum();
-        assert_eq!(runs, 6, "{}", recipe.name);
+        assert_eq!(runs, 2 * tests, "{}", recipe.name);
     }
 }
 
@@ -508,12 +518,13 @@ fn tricks_that_pass_the_rules_are_caught_while_the_test_runs() {
         let (earned, _) = score(&results);
         assert_eq!(earned, 0.0, "{name}:\n{scoreboard}");
         let reasons = reasons(&results);
-        assert_eq!(reasons.len(), 3, "{name}: {reasons:?}");
+        assert_eq!(reasons.len(), lab3a().1, "{name}: {reasons:?}");
         assert!(reasons.iter().all(|r| r.contains(why)), "{name}: {reasons:?} lack `{why}`");
     }
     // The same Raft on an ordinary seed is honest, and passes.
     let (results, scoreboard) = grade_one("seed-tricks-honest-seed", &sub, &["--seeds", "1"], &[]);
-    assert_eq!(score(&results), (15.0, 15.0), "{scoreboard}");
+    let points = lab3a().0;
+    assert_eq!(score(&results), (points, points), "{scoreboard}");
 }
 
 /// With the rules turned off (`--skip-rules`, for this test only), the run-time defences still
