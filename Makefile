@@ -51,15 +51,17 @@ bench:
 handout:
 	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR) --check
 
-# The handout builds, passes its own `make lint` as handed out, and every graded test in it
-# fails cleanly (no pass, no hang). Build output, reports and grades go outside the handout, so
+# The handout compiles (clippy checks every target), passes its own `make lint` as handed out,
+# and every graded test in it fails cleanly (no pass, no hang): `grade run --path` links its
+# suites in the grader's tree, the same tree and build folder the red-team tests use, so only
+# the student crates are rebuilt. Build output, reports and grades go outside the handout, so
 # that target/handout stays exactly what students get.
 HANDOUT_ENV = CARGO_TARGET_DIR=$(CURDIR)/target/handout-check LAB_REPORT_DIR=$(CURDIR)/target/handout-reports
 check-handout:
-	$(CARGO) run --release -q -p grading --bin grade -- handout target/handout --check
+	$(CARGO) run --release -q -p grading --bin grade -- handout target/handout
 	cd target/handout && $(HANDOUT_ENV) $(CARGO) fmt --all -- --check
 	cd target/handout && $(HANDOUT_ENV) $(CARGO) clippy -q --workspace --all-targets -- -D warnings
-	$(HANDOUT_ENV) $(CARGO) run --release -q -p grading --bin grade -- run --path target/handout --seeds 1 --real 0 --timeout 120 --out target/handout-grade --expect-all-fail
+	LAB_REPORT_DIR=$(CURDIR)/target/handout-reports $(CARGO) run --release -q -p grading --bin grade -- run --path target/handout --seeds 1 --real 0 --timeout 120 --out target/handout-grade --expect-all-fail
 	@test ! -e target/handout/target || { echo "check-handout: something wrote target/ into the handout"; exit 1; }
 
 fmt:
