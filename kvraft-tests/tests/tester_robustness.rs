@@ -14,55 +14,8 @@ mod mutants {
     include!(concat!(env!("OUT_DIR"), "/mutants.rs"));
 }
 
-/// Runs `body` (a suite test on a mutant) on the grade's seeds, and requires it to fail on at
-/// least 4 of them with a message that contains every word of one of `words`. Prints the
-/// fraction, for the rule table.
-#[cfg(mutants)]
-fn must_catch(mutant: &str, test: &str, body: fn(), words: &[&[&str]]) {
-    use labs::world::World;
-    let rule = mutants::MUTANTS.iter().find(|(n, _)| *n == mutant).map_or("?", |(_, r)| r);
-    let mut caught = 0;
-    let mut notes = Vec::new();
-    for seed in 1..=5 {
-        let out = World::builder().seed(seed).run(body);
-        match &out.result {
-            Ok(()) => notes.push(format!("seed {seed}: passed")),
-            Err(f) if words.iter().any(|ws| ws.iter().all(|w| f.message.contains(w))) => caught += 1,
-            Err(f) => notes.push(format!("seed {seed}: failed with another message:\n{}", f.message)),
-        }
-        if seed == 1
-            && let Err(f) = &out.result
-        {
-            eprintln!("mutant {mutant} ({rule}), {test}, seed 1:\n{}", f.message);
-        }
-    }
-    eprintln!("RULE-TABLE | {mutant} | {rule} | {test} | {caught}/5");
-    assert!(
-        caught >= 4,
-        "mutant {mutant} ({rule}) was caught by {test} on only {caught} of 5 seeds:\n{}",
-        notes.join("\n")
-    );
-}
-
-/// A test of the tester per mutant: `name: mutant by suite_fn, [[words], ...]`.
-macro_rules! catches {
-    ($($name:ident: $mutant:ident by $($body:ident)::+, $words:expr;)*) => {
-        $(
-            #[cfg(mutants)]
-            #[test]
-            fn $name() {
-                must_catch(
-                    stringify!($mutant),
-                    stringify!($($body)::+),
-                    $($body)::+::<mutants::$mutant::Kv>,
-                    $words,
-                );
-            }
-        )*
-    };
-}
-
-catches! {
+testkit::catches! {
+    Kv;
     a_clerk_that_forgets_the_leader_is_caught: clerk_forgets_leader by rules::clerk_remembers_leader,
         &[&["RPCs for 20 operations", "remembers which server answered last"]];
     a_retry_executed_again_is_caught: dup_check_off_by_one by rules::retry_after_lost_reply,

@@ -224,57 +224,8 @@ fn an_unwritten_raft_fails_at_once() {
     }
 }
 
-/// The seeds `make grade` runs under sim.
-const GRADE_SEEDS: std::ops::RangeInclusive<u64> = 1..=5;
-
-/// Runs `body` (a suite test on a mutant) on the grade's seeds, and requires it to fail on at
-/// least 4 of them with a message that contains every word of one of `words`. Prints the
-/// fraction, for the rule table.
-#[cfg(mutants)]
-fn must_catch(mutant: &str, test: &str, body: fn(), words: &[&[&str]]) {
-    let rule = mutants::MUTANTS.iter().find(|(n, _)| *n == mutant).map_or("?", |(_, r)| r);
-    let mut caught = 0;
-    let mut notes = Vec::new();
-    for seed in GRADE_SEEDS {
-        let out = World::builder().seed(seed).run(body);
-        match &out.result {
-            Ok(()) => notes.push(format!("seed {seed}: passed")),
-            Err(f) if words.iter().any(|ws| ws.iter().all(|w| f.message.contains(w))) => caught += 1,
-            Err(f) => notes.push(format!("seed {seed}: failed with another message:\n{}", f.message)),
-        }
-        if seed == 1
-            && let Err(f) = &out.result
-        {
-            eprintln!("mutant {mutant} ({rule}), {test}, seed 1:\n{}", f.message);
-        }
-    }
-    eprintln!("RULE-TABLE | {mutant} | {rule} | {test} | {caught}/5");
-    assert!(
-        caught >= 4,
-        "mutant {mutant} ({rule}) was caught by {test} on only {caught} of 5 seeds:\n{}",
-        notes.join("\n")
-    );
-}
-
-/// A test of the tester per mutant: `name: mutant by suite_fn, [[words], ...]`.
-macro_rules! catches {
-    ($($name:ident: $mutant:ident by $($body:ident)::+, $words:expr;)*) => {
-        $(
-            #[cfg(mutants)]
-            #[test]
-            fn $name() {
-                must_catch(
-                    stringify!($mutant),
-                    stringify!($($body)::+),
-                    $($body)::+::<mutants::$mutant::Raft>,
-                    $words,
-                );
-            }
-        )*
-    };
-}
-
-catches! {
+testkit::catches! {
+    Raft;
     a_second_vote_in_a_term_is_caught: votes_twice by lab3a::vote_once_per_term,
         &[&["granted votes to both server 1 and server 2 in term 5", "votedFor"]];
     a_vote_forgotten_by_a_restart_is_caught: vote_not_persisted by lab3c::vote_survives_restart,

@@ -17,6 +17,7 @@ pub mod ends;
 pub mod frame;
 pub mod group;
 pub mod history;
+pub mod mutants;
 
 pub use ends::{Ends, random_string};
 pub use frame::{Frame, STUCK_CALL_LIMIT, Since, TEST_TIME_LIMIT, servers_in_words};
