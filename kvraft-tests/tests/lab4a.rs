@@ -139,6 +139,12 @@ labs::lab_test! {
         rules::retry_after_lost_reply::<Reference>();
     }
 
+    /// The rsm answers a request only when its own operation committed at its index (a leader
+    /// deposed in a minority must not answer with the majority's operations).
+    fn answers_only_its_own_operation_4a() {
+        rules::answers_only_its_own_operation::<Reference>();
+    }
+
     /// At-most-once, in the replicated state: the retry reaches a new leader.
     fn retry_at_new_leader_4a() {
         rules::retry_at_new_leader::<Reference>();

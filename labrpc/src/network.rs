@@ -527,7 +527,10 @@ impl ClientEnd {
     pub fn call<A: Serialize, R: DeserializeOwned>(&self, method: &str, args: &A) -> Result<R, CallError> {
         let bytes = postcard::to_allocvec(args)
             .map_err(|e| CallError::Encode { method: method.to_string(), detail: e.to_string() })?;
+        // Encoding, carrying and decoding cost virtual time per byte, as they cost real time.
+        labs::time::charge_bytes(bytes.len());
         let reply = self.net.call_raw(&self.name, method, bytes)?;
+        labs::time::charge_bytes(reply.len());
         postcard::from_bytes(&reply).map_err(|e| CallError::BadReply {
             method: method.to_string(),
             expected: std::any::type_name::<R>().to_string(),

@@ -227,6 +227,7 @@ impl File {
     /// one scheduling point: a crash can come between two writes, never inside one.
     pub fn write_all(&mut self, buf: &[u8]) -> Result<(), FsError> {
         enter(&self.world, &Call { op: Op::Write, path: &self.path, to: None, len: buf.len() });
+        crate::time::charge_bytes(buf.len());
         let node = node_name();
         let mut t = self.world.fs.tree.lock();
         let data = &mut t.inodes.get_mut(&self.ino).expect("an open file's inode exists").data;
@@ -389,10 +390,13 @@ pub fn read(path: &str) -> Result<Vec<u8>, FsError> {
     let path = normalize(path)?;
     enter(&world, &Call { op: Op::Read, path: &path, to: None, len: 0 });
     let t = world.fs.tree.lock();
-    match t.names.get(&path) {
-        Some(ino) => Ok(t.inodes[ino].data.clone()),
-        None => Err(FsError::NotFound { path }),
-    }
+    let data = match t.names.get(&path) {
+        Some(ino) => t.inodes[ino].data.clone(),
+        None => return Err(FsError::NotFound { path }),
+    };
+    drop(t);
+    crate::time::charge_bytes(data.len());
+    Ok(data)
 }
 
 /// The whole contents of the file `path`, as text.

@@ -11,6 +11,10 @@
 //! expressed: at a crash the tester gives the restarted server a copy, so a killed instance that
 //! is still running somewhere can keep calling `save` on its old handle without the new instance
 //! ever seeing those writes.
+//!
+//! Saving costs virtual time in proportion to the bytes saved ([`crate::time::charge_bytes`]),
+//! as writing to a disk would: persisting the whole log on every change is as slow here as it
+//! is anywhere.
 
 use std::sync::Arc;
 
@@ -73,6 +77,7 @@ impl Persister {
     /// As in 6.5840, `None` stores an empty snapshot: once snapshots are in use, always pass the
     /// current one, or it is wiped.
     pub fn save(&self, raft_state: Vec<u8>, snapshot: Option<Vec<u8>>) {
+        crate::time::charge_bytes(raft_state.len() + snapshot.as_ref().map_or(0, Vec::len));
         let raft_state = Arc::new(raft_state);
         let snapshot = Arc::new(snapshot.unwrap_or_default());
         let mut s = self.inner.lock();

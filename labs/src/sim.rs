@@ -5,8 +5,10 @@
 //! scheduler who runs next, and the world's seeded RNG decides among the runnable threads, so
 //! one seed replays one interleaving; a switch is a coroutine suspend and resume (nanoseconds,
 //! where handing a baton between OS threads costs microseconds).
-//! The clock is virtual: it moves by a small fixed cost per runtime call and jumps to the
-//! earliest timer when no thread can run.
+//! The clock is virtual: it moves by a small fixed cost per runtime call and per byte of work
+//! between calls (see [`Sim::charge`]), and jumps to the earliest timer when no thread can run.
+//! Charging for work is what bounds a test's real cost: a virtual second can hold only so many
+//! runtime calls and bytes, however fast an implementation tries to go.
 //!
 //! The scheduler knows nothing of contexts or worlds: the running simulated thread is
 //! `state.current`, so a runtime call needs no per-thread state of its own, and a switch
@@ -29,6 +31,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 /// Virtual nanoseconds charged for each runtime call, so that polling loops see time move.
 pub(crate) const CALL_COST_NS: u64 = 1_000;
+
+/// Virtual nanoseconds charged per byte of work the scheduler cannot see (bytes persisted,
+/// carried by the network, written or read in the file system): 1 GB/s.
+pub(crate) const BYTE_COST_NS: u64 = 1;
 
 /// Why a blocked thread was woken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,6 +323,16 @@ impl Sim {
         };
         self.yield_now();
         r
+    }
+
+    /// Moves the clock on by `ns` for work done by the running thread between runtime calls,
+    /// as a busy CPU would: every thread sees that time pass. Not a scheduling point; the next
+    /// runtime call fires the timers that fell due and ends a world past its time limit.
+    pub(crate) fn charge(&self, ns: u64) {
+        let mut st = self.state.lock();
+        if st.current.is_some() {
+            st.now = st.now.saturating_add(ns);
+        }
     }
 
     /// A scheduling point: the seeded RNG picks who runs next, maybe this thread.

@@ -83,6 +83,15 @@ pub fn sleep(d: Duration) {
     }
 }
 
+/// Accounts for work on `n` bytes (copying, encoding, storing) that happens between runtime
+/// calls. Under sim the virtual clock moves on by 1 ns per byte (1 GB/s), as it would while a
+/// CPU did that work, so a program that persists or sends ever more bytes ever more often runs
+/// out of virtual time instead of taking minutes of real time; under real it does nothing,
+/// since the work takes its own time. The persister, the network and the file system call it.
+pub fn charge_bytes(n: usize) {
+    with_sim(|s| s.charge((n as u64).saturating_mul(crate::sim::BYTE_COST_NS)));
+}
+
 /// Real elapsed time, whatever the backend: for benchmarks that report wall-clock figures.
 /// Lab logic must use [`Instant`] instead, or a seed no longer replays its run.
 #[derive(Clone, Copy, Debug)]

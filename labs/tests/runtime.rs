@@ -375,3 +375,44 @@ fn a_node_lists_its_live_threads() {
             .unwrap_or_else(|e| panic!("{backend}: {e}"));
     }
 }
+
+/// Work on bytes between runtime calls costs virtual time (1 ns per byte): saving 5 MB moves
+/// the clock by at least 5 ms.
+#[test]
+fn work_on_bytes_moves_the_virtual_clock() {
+    sim(1)
+        .run(|| {
+            let p = labs::Persister::new();
+            let t0 = Instant::now();
+            p.save(vec![7; 5_000_000], None);
+            let spent = t0.elapsed();
+            assert!(spent >= Duration::from_millis(5), "saving 5 MB took {spent:?} of virtual time");
+            assert!(spent < Duration::from_millis(6), "saving 5 MB took {spent:?} of virtual time");
+        })
+        .result
+        .unwrap();
+}
+
+/// A peer that persists its whole, ever longer log at every append (quadratic work) runs out
+/// of virtual time after a few thousand appends, instead of making millions of them in a
+/// virtual second while the real cost grows without bound.
+#[test]
+fn a_quadratic_persist_is_bounded_by_virtual_time() {
+    sim(1)
+        .run(|| {
+            let p = labs::Persister::new();
+            let mut log: Vec<u8> = Vec::new();
+            let t0 = Instant::now();
+            let mut appends = 0u64;
+            while t0.elapsed() < Duration::from_secs(2) {
+                log.extend_from_slice(&[1; 100]);
+                p.save(log.clone(), None);
+                appends += 1;
+                // 100 n^2 / 2 ns of saves fit in 2 s for n of about 6 300.
+                assert!(appends < 10_000, "{appends} appends of a quadratic persist in {:?}", t0.elapsed());
+            }
+            assert!(appends > 1_000, "only {appends} appends in 2 s");
+        })
+        .result
+        .unwrap();
+}

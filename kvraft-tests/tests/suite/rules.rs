@@ -290,3 +290,71 @@ pub fn one_partition<K: KvImpl>() {
     ck.check("1", "15");
     cfg.end();
 }
+
+/// The lab's rule for the rsm: a submit is answered only if *its own* operation committed at
+/// the index where it was started. A leader cut off in a minority starts three Puts; the
+/// majority elects a new leader and commits five other Puts at the same indexes; once the
+/// partition heals, the old leader's three entries are replaced by them, with their commit. A server that answers with
+/// whatever was applied at the index tells the three clerks that their Puts succeeded, though
+/// none was ever executed.
+pub fn answers_only_its_own_operation<K: KvImpl>() {
+    const MINORITY_PUTS: usize = 3;
+    let cfg = make_config_with::<K>(5, false, -1);
+    cfg.begin("Test: a request is answered only by its own operation (4A)");
+    let mut ck = cfg.make_client(&cfg.all());
+    ck.put("k", "0");
+    // Let every follower learn that the Put committed, so both sides' logs end at its index.
+    sleep(Duration::from_millis(500));
+    let (p1, p2) = cfg.make_partition();
+    let old_leader = *p2.last().expect("the minority holds the old leader");
+    cfg.partition(&p1, &p2);
+    let (done_tx, done) = unbounded();
+    let mut ids = Vec::new();
+    for i in 0..MINORITY_PUTS {
+        let mut c = cfg.make_client(&[old_leader]);
+        ids.push(c.id());
+        let tx = done_tx.clone();
+        World::current().node(&format!("client-minority-{i}")).spawn("put", move || {
+            c.put(&format!("m{i}"), "minority");
+            let _ = tx.send(i);
+        });
+    }
+    // The three Puts reach the old leader and wait there.
+    sleep(Duration::from_secs(1));
+    let mut ckp1 = cfg.make_client(&p1);
+    for j in 0..5 {
+        ckp1.put(&format!("j{j}"), "majority");
+    }
+    // Heal, but for a second lose every call the old leader makes: it must learn of the new
+    // term from the new leader's AppendEntries, which carries the majority's entries and their
+    // commit, rather than from a reply to its own heartbeat long before them (then a server
+    // could notice the lost leadership first, and this test would not see the rule at work).
+    let mute = Arc::new(Mutex::new(Some(cfg.group().node_name(old_leader))));
+    let m = mute.clone();
+    cfg.net().set_filter(Some(Arc::new(move |c: &CallInfo<'_>| {
+        if m.lock().as_deref() == Some(c.caller) { Fault::DropRequest } else { Fault::None }
+    })));
+    cfg.connect_all();
+    for &id in &ids {
+        cfg.connect_client_id(id, &cfg.all());
+    }
+    sleep(Duration::from_secs(1));
+    *mute.lock() = None;
+    for _ in 0..MINORITY_PUTS {
+        if done.recv_timeout(Duration::from_secs(10)).is_err() {
+            panic!("a Put started at the old leader did not complete within 10 s of the partition healing");
+        }
+    }
+    for i in 0..MINORITY_PUTS {
+        let v = ck.get(&format!("m{i}"));
+        if v != "minority" {
+            panic!(
+                "put(\"m{i}\", \"minority\") was answered as done, but get(\"m{i}\") returned {v:?}: server {old_leader}, \
+                 leader in a minority, answered it with another server's operation committed at its log index (the \
+                 lab (rsm): answer a request only if its own operation committed at its index; compare the \
+                 operation's id, and report a lost leadership otherwise)"
+            );
+        }
+    }
+    cfg.end();
+}
