@@ -332,6 +332,7 @@ pub fn restarted_group_catches_up<S: ShardImpl>() {
             gid(0)
         ),
     };
+    labs::events::note(setup.clone());
     cfg.leave(0);
     let left = cfg.query();
     let _step = cfg.frame().step(format!("reading every key after group {} left", gid(0)));
