@@ -368,4 +368,10 @@ labs::lab_test! {
     fn dup_table_moves_with_shard_5b() {
         rules::dup_table_moves_with_shard::<Reference>();
     }
+
+    /// Liveness: after every server of a group restarts, its new leader applies what earlier
+    /// terms committed (a no-op of its own term, Figure 8), though no clerk asks it anything.
+    fn restarted_group_catches_up_5b() {
+        rules::restarted_group_catches_up::<Reference>();
+    }
 }

@@ -24,6 +24,8 @@ testkit::catches! {
         &[&["data is still at group", "migration rule"]];
     keeping_shards_given_away_is_caught: keeps_lost_shards by rules::challenge1_delete,
         &[&["too big", "challenge 1"]];
+    a_leader_without_a_noop_is_caught: no_noop_for_new_leader by rules::restarted_group_catches_up,
+        &[&["Figure 8", "liveness rule"]];
 }
 
 /// Every mutant has a test above (a new mutant without one fails here).

@@ -2,7 +2,7 @@
 //! docs/lab5-shardkv.md, "What the tests check"), and the 6.5840 bodies that the tests of the
 //! tester run on broken groups; all generic over the service.
 
-use labrpc::{CallInfo, Fault};
+use labrpc::{CallInfo, Fault, Tap};
 use labs::sync::{Arc, Mutex, unbounded};
 use labs::time::{Duration, Instant, sleep};
 use labs::world::World;
@@ -10,6 +10,7 @@ use shardkv::common::{GetArgs, GetReply, KvErr};
 use shardkv::{NSHARDS, key2shard};
 use shardkv_tests::kv::{Config, ShardClerk, ShardImpl, check, gid};
 use shardkv_tests::random_string;
+use std::collections::BTreeSet;
 use testkit::Ends;
 
 /// A key of shard `s` ("<c>k" where the first byte is `s` mod [`NSHARDS`]).
@@ -203,6 +204,165 @@ pub fn dup_table_moves_with_shard<S: ShardImpl>() {
             gid(0),
             gid(1)
         );
+    }
+    cfg.end();
+}
+
+/// What [`restarted_group_catches_up`] saw of group 100 while it set its trap.
+#[derive(Default)]
+struct Trap {
+    /// A request of group 101 to delete shards at group 100 has arrived since the last reset.
+    armed: bool,
+    /// The (caller, server) pairs of group 100's servers that have made their one call to each
+    /// other since the last deletion request arrived; later calls between them are lost.
+    used: BTreeSet<(String, String)>,
+    /// The server of group 100 that made the first such call (its leader, replicating the
+    /// deletion).
+    leader: Option<String>,
+    /// The leader's answer to the deletion request has reached group 101.
+    sprung: bool,
+}
+
+/// Whether `method` looks like a request to delete shards at their previous owner (the
+/// reference's `ShardKV.DeleteShards`; a `Delete...` or `GC...` method of another design).
+fn deletes_shards(method: &str) -> bool {
+    let m = method.rsplit('.').next().unwrap_or(method).to_ascii_lowercase();
+    !method.starts_with("Raft.") && (m.contains("delete") || m.starts_with("gc"))
+}
+
+/// The network name of the server whose instance runs on `node` (`server-100-0#2`).
+fn server_of(node: &str) -> &str {
+    node.split('#').next().unwrap_or(node)
+}
+
+/// The lab's liveness rule (Figure 8 across restarts): after every server of a group restarts,
+/// its new leader applies what earlier terms committed, even when nothing else enters the log.
+///
+/// Group 100 owns every shard; group 101 joins and takes half of them. When group 101 asks
+/// group 100 to delete them, a labrpc filter lets group 100's leader send each follower one
+/// more call (the entry) and loses every later one, so the followers hold the deletion in
+/// their logs without knowing it committed (maxraftstate 1: their snapshots predate it). Group
+/// 101 gets its answer; group 100 is shut down at that instant, and all its servers but the
+/// old leader restart: the new leader, in configuration 2 with shards still waiting for group
+/// 101, applies the deletion only once an entry of its own term commits. No clerk asks group
+/// 100 for anything: group 100 leaves, and group 101 must get the rest of the shards from it
+/// within 10 s.
+pub fn restarted_group_catches_up<S: ShardImpl>() {
+    let cfg = Config::<S>::with(3, false, 1);
+    cfg.begin("Test (5B): a restarted group applies what earlier terms committed");
+    let mut ck = cfg.make_client();
+    cfg.join(0);
+    let keys: Vec<String> = (0..NSHARDS).map(key_of).collect();
+    for k in &keys {
+        ck.put(k, "v");
+    }
+    let a: Vec<String> = cfg.group_names(0);
+    let b: Vec<String> = cfg.group_names(1);
+    let trap = Arc::new(Mutex::new(Trap::default()));
+    let (sprung_tx, sprung_rx) = unbounded::<String>();
+    let (t, a_names) = (trap.clone(), a.clone());
+    cfg.net().set_filter(Some(Arc::new(move |c: &CallInfo<'_>| {
+        let from = server_of(c.caller);
+        let Some(to) = c.server else { return Fault::None };
+        if !a_names.iter().any(|n| n == from) || !a_names.iter().any(|n| n == to) {
+            return Fault::None;
+        }
+        let mut t = t.lock();
+        if !t.armed {
+            return Fault::None;
+        }
+        if t.used.insert((from.to_string(), to.to_string())) {
+            t.leader.get_or_insert_with(|| from.to_string());
+            Fault::None
+        } else {
+            Fault::DropRequest
+        }
+    })));
+    let (t, a_names) = (trap.clone(), a.clone());
+    cfg.net().set_tap(Some(Arc::new(move |tap: &Tap| match tap {
+        Tap::Arrived(r)
+            if deletes_shards(&r.method)
+                && b.iter().any(|n| n == server_of(&r.caller))
+                && a_names.iter().any(|n| **n == *r.server) =>
+        {
+            let mut t = t.lock();
+            if !t.sprung {
+                t.armed = true;
+                t.used.clear();
+                t.leader = None;
+            }
+        }
+        Tap::Returned(r)
+            if r.reply.is_some()
+                && deletes_shards(&r.method)
+                && b.iter().any(|n| n == server_of(&r.caller)) =>
+        {
+            let mut t = t.lock();
+            if !t.sprung && t.leader.as_deref() == Some(&*r.server) {
+                t.sprung = true;
+                let _ = sprung_tx.send(r.server.to_string());
+            }
+        }
+        _ => {}
+    })));
+    cfg.join(1);
+    let joined = cfg.query();
+    let leader = sprung_rx.recv_timeout(Duration::from_secs(5)).ok();
+    cfg.shutdown_group(0);
+    cfg.net().set_filter(None);
+    cfg.net().set_tap(None);
+    let old_leader = leader.as_ref().and_then(|l| a.iter().position(|n| n == l));
+    for i in (0..cfg.n()).filter(|&i| Some(i) != old_leader) {
+        cfg.start_server(0, i);
+    }
+    let setup = match &leader {
+        Some(l) => format!(
+            "group {}'s servers were shut down as soon as its leader {l} had answered group {}'s request to delete \
+             the shards it took in configuration {} (the followers had the deletion in their logs, but did not know \
+             it had committed), and all but {l} restarted",
+            gid(0),
+            gid(1),
+            joined.num
+        ),
+        None => format!(
+            "group {}'s servers were all shut down and restarted (the test saw no request of group {} to delete \
+             shards at group {}, so it could not time the shutdown)",
+            gid(0),
+            gid(1),
+            gid(0)
+        ),
+    };
+    labs::events::note(setup.clone());
+    cfg.leave(0);
+    let left = cfg.query();
+    let _step = cfg.frame().step(format!("reading every key after group {} left", gid(0)));
+    let (tx, rx) = unbounded();
+    let mut reader = cfg.make_client();
+    let all = keys.clone();
+    labs::thread::spawn("reader", move || {
+        for k in &all {
+            let _ = tx.send(reader.get(k));
+        }
+    });
+    let t0 = Instant::now();
+    for (s, k) in keys.iter().enumerate() {
+        let left_for = Duration::from_secs(10).saturating_sub(t0.elapsed());
+        match rx.recv_timeout(left_for) {
+            Ok(v) if v == "v" => {}
+            Ok(v) => panic!("Get({k:?}) returned {v:?}, not \"v\", after group {} left ({setup})", gid(0)),
+            Err(_) => panic!(
+                "Get({k:?}) (shard {s}) did not return within 10 s of configuration {}, which moves group {}'s \
+                 shards to group {}: {setup}; no clerk asked group {} for anything since. Group {} stayed in an \
+                 older configuration after its servers restarted: a new leader must get an entry of its own term \
+                 committed (a no-op) to apply what earlier terms committed (Figure 8), or the groups waiting for it \
+                 wait forever (the lab's liveness rule)",
+                left.num,
+                gid(0),
+                gid(1),
+                gid(0),
+                gid(0)
+            ),
+        }
     }
     cfg.end();
 }
