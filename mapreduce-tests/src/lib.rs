@@ -1,5 +1,5 @@
 //! The Lab 1 tester: the MapReduce cluster the suite in `mapreduce-tests/tests/` drives
-//! (6.5840's `mr_test.go`, `util.go` and `mrcoordinator.go`, spec sections 1.4-1.6), on the test
+//! (6.5840's `mr_test.go`, `util.go` and `mrcoordinator.go`; docs/lab1-mapreduce.md), on the test
 //! kit's [`Frame`] and [`Ends`].
 //!
 //! A [`Config`] writes the input files into the world's file system (`labs::fs`), starts the
