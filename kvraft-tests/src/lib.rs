@@ -212,7 +212,8 @@ impl<K: KvImpl> Config<K> {
         &self.shared.group
     }
 
-    /// Prints the test's title (`Test: one client (4A) ...`) and starts its statistics.
+    /// Notes the test's title (`Test: one client (4A)`, printed with its `Passed` line) and
+    /// starts its statistics.
     pub fn begin(&self, title: &str) {
         self.shared.frame.begin(title);
         self.shared.mu.lock().ops0 = self.shared.ops.load(Ordering::Relaxed);

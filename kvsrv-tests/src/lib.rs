@@ -167,8 +167,8 @@ impl<K: KvImpl> Config<K> {
         self.shared.reliable
     }
 
-    /// Prints the test's title with the network, e.g. `Test: one client, two locks (reliable
-    /// network) ...`, and starts its statistics.
+    /// Notes the test's title with the network, e.g. `Test: one client, two locks (reliable
+    /// network)` (printed with its `Passed` line), and starts its statistics.
     pub fn begin(&self, title: &str) {
         let net = if self.shared.reliable { "reliable" } else { "unreliable" };
         self.shared.frame.begin(&format!("{title} ({net} network)"));

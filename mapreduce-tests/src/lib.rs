@@ -336,7 +336,8 @@ impl<K: MrImpl> Config<K> {
         &self.inputs
     }
 
-    /// Prints the test's title (`Test (1): word count ...`) and starts its statistics.
+    /// Notes the test's title (`Test (1): word count`, printed with its `Passed` line) and
+    /// starts its statistics.
     pub fn begin(&self, title: &str) {
         self.shared.frame.begin(title);
         *self.shared.begun.lock() = (Instant::now(), self.shared.net.total_count());
@@ -726,9 +727,9 @@ impl<K: MrImpl> Config<K> {
         self.shared.frame.check_failures();
         let (t0, rpcs0) = *self.shared.begun.lock();
         let (secs, rpcs) = (t0.elapsed().as_secs_f64(), self.shared.net.total_count() - rpcs0);
-        println!(
+        self.shared.frame.print_result(&format!(
             "  ... Passed --  time {secs:4.1}s #workers {workers} #RPCs {rpcs:5} #map calls {maps} #reduce calls {reduces}"
-        );
+        ));
     }
 
     /// Makes the network unreliable.
