@@ -25,6 +25,12 @@
 //! * **Safe reuse.** The destination must be empty, or a previous handout (it holds a
 //!   `.handout-generated` file), which is then cleared except for its `.git`, so that the
 //!   handout can live in a repository that students clone.
+//! * **No dangling references.** A shipped text file (`.rs`, `.md`, `.txt`, `.toml`, a
+//!   Makefile) must not cite the developers' reference, which students do not get: the word
+//!   `spec` followed by `/` and a path the handout lacks, or by `section` or a section number,
+//!   while the handout has no `spec/` folder ([`dangling_references`]). Each is reported with
+//!   its file and line, and nothing is written; cite the lab's handout doc (`docs/lab3-raft.md`)
+//!   or 6.5840's own name for the thing (6.5840 Lab 3B, `raft/test_test.go`) instead.
 //! * **`--check`** builds the handout (`cargo build --all-targets`) to prove that the
 //!   skeleton and its suites compile.
 
@@ -142,6 +148,16 @@ pub enum HandoutError {
     StudentFiles {
         /// Each disagreement.
         problems: Vec<String>,
+    },
+    /// Shipped files cite files the handout does not contain; nothing was written.
+    #[error(
+        "{} shipped file line(s) cite the developers' reference, which the handout does not contain; nothing was written:\n{}\nCite the lab's handout doc (docs/lab3-raft.md, docs/lab4-kvraft.md, ...) or 6.5840's own name for the thing (e.g. 6.5840 Lab 3B, `raft/test_test.go`) instead",
+        found.len(),
+        found.iter().map(|r| format!("  {}:{}: {} ({})", r.path.display(), r.line, r.excerpt, r.why)).collect::<Vec<_>>().join("\n")
+    )]
+    DanglingReferences {
+        /// Each reference, with its file (relative to the source root) and line.
+        found: Vec<DanglingReference>,
     },
     /// `--check` found that the handout does not build.
     #[error(
@@ -347,6 +363,7 @@ pub fn plan(source: &Path, skip: Option<&Path>) -> Result<(Vec<HandoutFile>, Han
             None => planned.push(overlay),
         }
     }
+    check_references(&planned)?;
     let declaration = source.join(LABS_FILE);
     if declaration.is_file() {
         let text = std::fs::read_to_string(&declaration).map_err(|e| io("cannot read", &declaration, e))?;
@@ -391,6 +408,109 @@ fn check_student_files(
         }
     }
     if problems.is_empty() { Ok(()) } else { Err(HandoutError::StudentFiles { problems }) }
+}
+
+/// A line of a shipped file that cites a file the handout does not contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DanglingReference {
+    /// The file, relative to the root.
+    pub path: PathBuf,
+    /// The line (from 1).
+    pub line: usize,
+    /// The words that cite it.
+    pub excerpt: String,
+    /// Why it does not resolve.
+    pub why: String,
+}
+
+/// The word that starts a citation of the developers' reference (built here so that this file
+/// does not cite it itself).
+const SPEC: &str = "spec";
+
+/// The citations of the developers' reference in `text` that do not resolve in a handout
+/// whose files (relative, `/`-separated) `has` says it holds, as (line, excerpt, why): the
+/// word [`SPEC`] followed by `/` and a path the handout has no file or folder at, or followed
+/// (also across a line break) by `section`, `sections` or a section number when the handout
+/// has no such folder at all.
+pub fn dangling_references(text: &str, has: &dyn Fn(&str) -> bool) -> Vec<(usize, String, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        for (at, _) in line.match_indices(SPEC) {
+            let before = line[..at].chars().next_back();
+            let rest = &line[at + SPEC.len()..];
+            let after = rest.chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+            if word(before) || (word(after) && after != Some('-')) {
+                continue;
+            }
+            if let Some(path) = rest.strip_prefix('/') {
+                let end = path
+                    .find(|c: char| c.is_whitespace() || "`'\"()[]<>,;:".contains(c))
+                    .unwrap_or(path.len());
+                let cited = path[..end].trim_end_matches(['.', '/']);
+                let path = format!("{SPEC}/{cited}");
+                // A bare folder name is no citation of a file.
+                if !cited.is_empty() && !has(&path) {
+                    found.push((index + 1, path.clone(), format!("the handout has no {path}")));
+                }
+                continue;
+            }
+            let mut next = rest.trim_start();
+            if next.is_empty() {
+                // The citation may go on on the next line of the comment.
+                let following = lines.get(index + 1).map_or("", |l| l.trim_start());
+                next = following.trim_start_matches(['/', '!', '#', '*']).trim_start();
+            }
+            if (next.starts_with("section") || next.starts_with(|c: char| c.is_ascii_digit()))
+                && !has(&format!("{SPEC}/"))
+            {
+                let words = if next.starts_with("section") { 2 } else { 1 };
+                let cited: String = next.split_whitespace().take(words).collect::<Vec<_>>().join(" ");
+                let cited = cited.trim_end_matches([')', ',', ';', ':', '.']);
+                found.push((
+                    index + 1,
+                    format!("{SPEC} {cited}"),
+                    format!("a section of the developers' reference; the handout has no {SPEC}/ folder"),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The files a handout may not ship with dangling citations: its text files.
+fn is_checked_text(relative: &Path) -> bool {
+    let name = relative.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    name == "Makefile"
+        || relative.extension().is_some_and(|e| ["rs", "md", "txt", "toml"].iter().any(|x| e == *x))
+}
+
+/// Fails when a text file of the handout cites a file the handout does not contain.
+fn check_references(planned: &[HandoutFile]) -> Result<(), HandoutError> {
+    let files: std::collections::BTreeSet<String> =
+        planned.iter().map(|f| f.relative.to_string_lossy().replace('\\', "/")).collect();
+    let has = |path: &str| {
+        let dir = format!("{}/", path.trim_end_matches('/'));
+        files.contains(path) || files.iter().any(|f| f.starts_with(&dir))
+    };
+    let mut found = Vec::new();
+    for file in planned.iter().filter(|f| is_checked_text(&f.relative)) {
+        let text = match &file.content {
+            Content::Text(text) => text.clone(),
+            Content::Copy(path) => match std::fs::read(path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(_) => continue,
+                },
+                Err(e) => return Err(io("cannot read", path, e)),
+            },
+        };
+        for (line, excerpt, why) in dangling_references(&text, &has) {
+            found.push(DanglingReference { path: file.relative.clone(), line, excerpt, why });
+        }
+    }
+    if found.is_empty() { Ok(()) } else { Err(HandoutError::DanglingReferences { found }) }
 }
 
 /// Shorthand for [`HandoutError::Io`].
@@ -609,6 +729,72 @@ mod tests {
         assert!(pattern("# comment\n\n  notes.md  \n").matches("notes.md"));
         assert!(Excludes::parse("# comment").unwrap().is_empty());
         assert!(Excludes::parse("   ").unwrap().is_empty());
+    }
+
+    /// What [`dangling_references`] finds in `text`, in a handout of `files`.
+    fn dangling(text: &str, files: &[&str]) -> Vec<(usize, String)> {
+        let has = |p: &str| {
+            let dir = format!("{}/", p.trim_end_matches('/'));
+            files.iter().any(|f| *f == p || f.starts_with(&dir))
+        };
+        dangling_references(text, &has).into_iter().map(|(line, excerpt, _)| (line, excerpt)).collect()
+    }
+
+    #[test]
+    fn citations_of_a_missing_reference_are_found_with_their_line() {
+        let text = format!(
+            "//! Lab 3A: leader election ({SPEC} section 3.3).\n\
+             //! See {SPEC}/6824-reference.md and ({SPEC} 4.6: rsm).\n\
+             # Porcupine ({SPEC}\n\
+             # sections 6.1-6.3) and the {SPEC}s of a Group, a kv_{SPEC}, a {SPEC}-like thing.\n"
+        );
+        assert_eq!(
+            dangling(&text, &["docs/lab3-raft.md"]),
+            vec![
+                (1, format!("{SPEC} section 3.3")),
+                (2, format!("{SPEC}/6824-reference.md")),
+                (2, format!("{SPEC} 4.6")),
+                (3, format!("{SPEC} sections 6.1-6.3")),
+            ]
+        );
+        // A reference the handout holds resolves; sections resolve when it has the folder.
+        assert_eq!(dangling(&text, &[format!("{SPEC}/6824-reference.md").as_str()]), vec![]);
+        assert_eq!(
+            dangling(
+                &format!("{SPEC}/a.md, ({SPEC}/b.md), the {SPEC}/ folder."),
+                &[format!("{SPEC}/a.md").as_str()]
+            ),
+            vec![(1, format!("{SPEC}/b.md"))]
+        );
+        // The handout docs and 6.5840's names are what to cite instead.
+        assert_eq!(dangling("(docs/lab3-raft.md; 6.5840 Lab 3B, `raft/test_test.go`)", &[]), vec![]);
+    }
+
+    #[test]
+    fn a_handout_that_cites_a_missing_reference_is_not_written() {
+        let root = std::env::temp_dir().join(format!("grade-handout-refs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("docs/lab.md"), "# Lab\n\nRead the lab.\n").unwrap();
+        std::fs::write(root.join("src/lib.rs"), format!("//! A lab.\n//! Its rules ({SPEC} section 3).\n"))
+            .unwrap();
+        std::fs::write(root.join("notes.txt"), format!("a\nb\nsee {SPEC}/ref.md\n")).unwrap();
+        let source = root.canonicalize().unwrap();
+        let err = plan(&source, None).unwrap_err();
+        let HandoutError::DanglingReferences { found } = &err else { panic!("{err}") };
+        let at: Vec<(String, usize)> =
+            found.iter().map(|r| (r.path.to_string_lossy().replace('\\', "/"), r.line)).collect();
+        assert_eq!(at, vec![("notes.txt".to_string(), 3), ("src/lib.rs".to_string(), 2)]);
+        let message = err.to_string();
+        assert!(message.contains(&format!("src/lib.rs:2: {SPEC} section 3 (")), "{message}");
+        assert!(message.contains(&format!("notes.txt:3: {SPEC}/ref.md (the handout has no")), "{message}");
+        assert!(message.contains("docs/lab3-raft.md"), "{message}");
+        // Once the handout holds what they cite, it is made.
+        std::fs::create_dir_all(root.join(SPEC)).unwrap();
+        std::fs::write(root.join(SPEC).join("ref.md"), "the reference\n").unwrap();
+        assert!(plan(&source, None).is_ok());
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

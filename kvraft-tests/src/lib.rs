@@ -1,5 +1,5 @@
 //! The Lab 4 tester: the KV cluster the suites in `kvraft-tests/tests/` drive (6.5840's
-//! `kvraft/config.go` and `test_test.go` helpers, spec sections 4.2 and 4.3), on the test
+//! `kvraft/config.go` and `test_test.go` helpers, and `GenericTest`), on the test
 //! kit's [`Frame`] and [`Group`].
 //!
 //! A [`Config`] runs `n` [`KvServer`]s as a [`Group`] on a labrpc network (long delays off, so
@@ -212,7 +212,8 @@ impl<K: KvImpl> Config<K> {
         &self.shared.group
     }
 
-    /// Prints the test's title (`Test: one client (4A) ...`) and starts its statistics.
+    /// Notes the test's title (`Test: one client (4A)`, printed with its `Passed` line) and
+    /// starts its statistics.
     pub fn begin(&self, title: &str) {
         self.shared.frame.begin(title);
         self.shared.mu.lock().ops0 = self.shared.ops.load(Ordering::Relaxed);
@@ -672,7 +673,7 @@ fn generic_client<K: KvImpl>(
     j
 }
 
-/// 6.5840's `GenericTest` (spec 4.3): three iterations of `nclients` clerks doing random
+/// 6.5840's `GenericTest` (`kvraft/test_test.go`): three iterations of `nclients` clerks doing random
 /// Appends, Gets (and with `randomkeys`, Puts) for 5 s on `nservers` servers, with an
 /// unreliable network, a partitioner, and/or a crash and restart of every server at the end
 /// of each iteration; then every client's appends must be present exactly once and in order,

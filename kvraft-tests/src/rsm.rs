@@ -1,4 +1,4 @@
-//! The tester of the rsm suite (spec section 4.6, 6.5840's `kvraft1/rsm/test.go`).
+//! The tester of the rsm suite (6.5840's `kvraft1/rsm/test.go`).
 //!
 //! [`Test`] runs [`NSRV`] servers on a reliable network, each an [`Rsm`] over a [`Counter`]:
 //! `Inc` adds one and returns the new value, `Null` does nothing, and `Dec` must never be

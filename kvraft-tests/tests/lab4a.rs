@@ -1,4 +1,4 @@
-//! Lab 4A: the KV service without snapshots (spec section 4.4, `maxraftstate = -1`). Run with
+//! Lab 4A: the KV service without snapshots (docs/lab4-kvraft.md, `maxraftstate = -1`). Run with
 //! `cargo test -p kvraft-tests --test lab4a` or `make lab4a`.
 //!
 //! Every test checks, at its end, that the history of all clerk operations is linearizable

@@ -1,4 +1,4 @@
-//! Lab 4B: the KV service with snapshots (spec section 4.5, `maxraftstate = 1000`). Run with
+//! Lab 4B: the KV service with snapshots (docs/lab4-kvraft.md, `maxraftstate = 1000`). Run with
 //! `cargo test -p kvraft-tests --test lab4b` or `make lab4b`.
 //!
 //! Every test checks, at its end, that the history of all clerk operations is linearizable

@@ -1,4 +1,4 @@
-//! The rsm suite (spec section 4.6, 6.5840's 2025 `kvraft1/rsm` tests): the replicated state
+//! The rsm suite (docs/lab4-kvraft.md, 6.5840's 2025 `kvraft1/rsm` tests): the replicated state
 //! machine layer on its own, with a counter as the service. Run with
 //! `cargo test -p kvraft-tests --test rsm`.
 //!

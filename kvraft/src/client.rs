@@ -1,4 +1,4 @@
-//! The clerk (spec section 4.1): how an application talks to the KV service.
+//! The clerk (docs/lab4-kvraft.md): how an application talks to the KV service.
 //!
 //! A clerk sends each request to the server it believes leads, and on any failure (no reply,
 //! or `WrongLeader`) tries the next server, until one executes it. It makes one request at a

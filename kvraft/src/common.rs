@@ -1,4 +1,4 @@
-//! The KV service's RPCs (spec section 4.1, 2024 Lab 4): `KVServer.Get`, `KVServer.Put` and
+//! The KV service's RPCs (docs/lab4-kvraft.md; 6.5840's 2024 Lab 4): `KVServer.Get`, `KVServer.Put` and
 //! `KVServer.Append`, their arguments and replies.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! A replicated state machine on Raft: the layer between a service (the KV server, the shard
-//! controller, a shard group) and its Raft peer (spec section 4.6, 6.5840's `rsm` package).
+//! controller, a shard group) and its Raft peer (docs/lab4-kvraft.md, 6.5840's `rsm` package).
 //!
 //! A service implements [`StateMachine`] and makes one [`Rsm`] per server with [`Rsm::new`],
 //! which makes the Raft peer and a *reader* thread. The service's RPC handlers call

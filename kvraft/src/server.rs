@@ -1,4 +1,4 @@
-//! The KV server (spec section 4.1): a key/value map replicated with Raft through the
+//! The KV server (docs/lab4-kvraft.md): a key/value map replicated with Raft through the
 //! [`rsm`](crate::rsm) layer.
 //!
 //! Every request, `Get` included, goes through the Raft log, so every replica executes the

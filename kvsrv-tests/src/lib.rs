@@ -1,5 +1,5 @@
 //! The Lab 2 tester: the one-server KV service the suites in `kvsrv-tests/tests/` drive
-//! (6.5840's `kvtest1` and `tester1` for `kvsrv1`, spec section 2.3), on the test kit's
+//! (6.5840's `kvtest1` and `tester1` for `kvsrv1`; docs/lab2-kvsrv.md), on the test kit's
 //! [`Frame`], [`Group`], [`Ends`] and [`History`].
 //!
 //! A [`Config`] runs one KV server (a group of one, on node `server-0`) on a labrpc network,
@@ -167,8 +167,8 @@ impl<K: KvImpl> Config<K> {
         self.shared.reliable
     }
 
-    /// Prints the test's title with the network, e.g. `Test: one client, two locks (reliable
-    /// network) ...`, and starts its statistics.
+    /// Notes the test's title with the network, e.g. `Test: one client, two locks (reliable
+    /// network)` (printed with its `Passed` line), and starts its statistics.
     pub fn begin(&self, title: &str) {
         let net = if self.shared.reliable { "reliable" } else { "unreliable" };
         self.shared.frame.begin(&format!("{title} ({net} network)"));

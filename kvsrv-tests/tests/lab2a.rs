@@ -1,4 +1,4 @@
-//! Lab 2A: the key/value server and its clerk (spec section 2.3). Run with
+//! Lab 2A: the key/value server and its clerk (docs/lab2-kvsrv.md). Run with
 //! `cargo test -p kvsrv-tests --test lab2a` or `make lab2a`; the test bodies are in
 //! `suite/lab2a.rs`.
 //!

@@ -1,4 +1,4 @@
-//! Lab 2B: a lock on the key/value service (spec section 2.3). Run with
+//! Lab 2B: a lock on the key/value service (docs/lab2-kvsrv.md). Run with
 //! `cargo test -p kvsrv-tests --test lab2b` or `make lab2b`; the test bodies are in
 //! `suite/lab2b.rs`.
 //!

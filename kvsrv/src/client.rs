@@ -1,4 +1,4 @@
-//! The clerk (spec section 2.3): how an application talks to the KV server.
+//! The clerk (docs/lab2-kvsrv.md): how an application talks to the KV server.
 //!
 //! It sends each request until it gets a reply: over an unreliable network a request or its
 //! reply may be lost. A lost `Get` is simply asked again. A lost `Put` is too, but if the

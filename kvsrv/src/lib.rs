@@ -1,5 +1,5 @@
 //! Lab 2: a key/value server on one machine, with versioned puts, and a lock built on it
-//! (6.5840's `kvsrv1`, the 2026 version; spec section 2.3).
+//! (6.5840's `kvsrv1`, the 2026 version; docs/lab2-kvsrv.md).
 //!
 //! * [`rpc`]: the RPC types and errors, given (do not change them: the tester uses them too).
 //! * [`server`]: the server ([`KvServer`]): `Get` returns a key's value and version; `Put`

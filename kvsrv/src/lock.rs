@@ -1,4 +1,4 @@
-//! A lock whose state lives only in the KV service (spec section 2.3, 6.5840's `kvsrv1/lock`),
+//! A lock whose state lives only in the KV service (docs/lab2-kvsrv.md, 6.5840's `kvsrv1/lock`),
 //! built on any [`KvClerk`].
 //!
 //! Many clients, each with its own [`Lock`] for the same name, may call [`Lock::acquire`] and

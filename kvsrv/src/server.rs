@@ -1,4 +1,4 @@
-//! The KV server (spec section 2.3): a map from keys to a value and a version, reached through
+//! The KV server (docs/lab2-kvsrv.md): a map from keys to a value and a version, reached through
 //! the `KVServer.Get` and `KVServer.Put` RPCs.
 //!
 //! `Get` returns a key's value and version, or `NoKey`. `Put` installs its value, and bumps the

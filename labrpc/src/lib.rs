@@ -1,6 +1,6 @@
 //! labrpc: the simulated, unreliable network that lab servers talk over.
 //!
-//! It has exactly the semantics and numbers of 6.5840's labrpc (spec section 1): ends that
+//! It has exactly the semantics and numbers of 6.5840's labrpc (`labrpc/labrpc.go`): ends that
 //! can be enabled and disabled (that is how partitions are made), servers that can be deleted or
 //! replaced (that is how crashes are made), reliable and unreliable modes, long delays and long
 //! reordering, and three counters. A [`ClientEnd::call`] always returns.

@@ -1,4 +1,4 @@
-//! The network: ends, servers, faults and counters (6.5840 spec section 1.2).
+//! The network: ends, servers, faults and counters (6.5840's `labrpc/labrpc.go`).
 
 use crate::CallError;
 use crate::server::{Job, JobTap, ReplyTo, Server};

@@ -1,6 +1,6 @@
 //! Stable storage for a Raft peer: the Raft state and the service's snapshot.
 //!
-//! This is 6.5840's `Persister` (spec section 3.1). A server "writes to disk" by calling
+//! This is 6.5840's `Persister` (`raft/persister.go`). A server "writes to disk" by calling
 //! [`Persister::save`]; the tester keeps the persister when it crashes the server and hands the
 //! restarted instance what was saved. Both blobs are always replaced together, so a crash can never
 //! leave a Raft state from one moment beside a snapshot from another.

@@ -201,6 +201,8 @@ fn a_std_sleep_in_a_simulated_thread_is_diagnosed_with_its_thread() {
         drop(h);
     });
     let f = out.result.unwrap_err();
+    // The diagnosis a student sees (`--nocapture` shows it).
+    eprintln!("diagnosed after {:?} of wall time:\n{}", wall.elapsed(), f.message);
     assert_eq!(f.kind, FailureKind::Blocked, "{}", f.message);
     assert!(
         f.message.contains("thread 'ticker' of node 'server-1' is blocked in the operating system"),

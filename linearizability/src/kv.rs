@@ -1,5 +1,5 @@
 //! The key/value models: a string-to-string map with get, put and append, as the KV labs use
-//! (spec 6.3, 6.5840's `KvModel`).
+//! (6.5840's `porcupine` `KvModel` in `models/kv.go`).
 //!
 //! [`KvModel`] checks one key at a time (a KV history is linearizable iff every key's
 //! sub-history is, so this is both exact and much faster); [`KvMapModel`] checks the whole map

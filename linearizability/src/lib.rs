@@ -1,9 +1,10 @@
 //! A linearizability checker: decides whether a concurrent history of client operations could
 //! have come from a single copy of a sequential object.
 //!
-//! The KV and shard suites judge correctness this way. It is a Rust take on Porcupine (spec
-//! section 6), with one deliberate difference: it never passes silently. A check that does not
-//! finish within its budget is [`CheckResult::Unknown`], and the suites fail on it.
+//! The KV and shard suites judge correctness this way. It is a Rust take on Porcupine
+//! (github.com/anishathalye/porcupine, which 6.5840's testers use), with one deliberate
+//! difference: it never passes silently. A check that does not finish within its budget is
+//! [`CheckResult::Unknown`], and the suites fail on it.
 //!
 //! * [`Operation`]: one client operation with its call and return times (a history is a slice of
 //!   them; the test kit's `History` records one from a running test).

@@ -1,4 +1,4 @@
-//! The versioned key/value model of Lab 2 (6.5840's `kvsrv1`, spec section 2.3): every key
+//! The versioned key/value model of Lab 2 (6.5840's `kvsrv1`, docs/lab2-kvsrv.md): every key
 //! has a value and a version; `Get` returns both; `Put(key, value, version)` installs the value
 //! and bumps the version only if `version` is the key's current version (0 for a key that does
 //! not exist yet, which the put creates at version 1).

@@ -1,4 +1,4 @@
-//! The test applications of the Lab 1 suite (6.5840's `src/mrapps`, spec section 1.3), as
+//! The test applications of the Lab 1 suite (6.5840's `src/mrapps`), as
 //! [`App`]s instead of Go plugins, plus the two the extra tests need ([`Late`], [`Slow`]).
 //!
 //! What 6.5840's apps get from the operating system they get from the world: files from

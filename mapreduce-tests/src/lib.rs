@@ -1,5 +1,5 @@
 //! The Lab 1 tester: the MapReduce cluster the suite in `mapreduce-tests/tests/` drives
-//! (6.5840's `mr_test.go`, `util.go` and `mrcoordinator.go`, spec sections 1.4-1.6), on the test
+//! (6.5840's `mr_test.go`, `util.go` and `mrcoordinator.go`; docs/lab1-mapreduce.md), on the test
 //! kit's [`Frame`] and [`Ends`].
 //!
 //! A [`Config`] writes the input files into the world's file system (`labs::fs`), starts the
@@ -336,7 +336,8 @@ impl<K: MrImpl> Config<K> {
         &self.inputs
     }
 
-    /// Prints the test's title (`Test (1): word count ...`) and starts its statistics.
+    /// Notes the test's title (`Test (1): word count`, printed with its `Passed` line) and
+    /// starts its statistics.
     pub fn begin(&self, title: &str) {
         self.shared.frame.begin(title);
         *self.shared.begun.lock() = (Instant::now(), self.shared.net.total_count());
@@ -726,9 +727,9 @@ impl<K: MrImpl> Config<K> {
         self.shared.frame.check_failures();
         let (t0, rpcs0) = *self.shared.begun.lock();
         let (secs, rpcs) = (t0.elapsed().as_secs_f64(), self.shared.net.total_count() - rpcs0);
-        println!(
+        self.shared.frame.print_result(&format!(
             "  ... Passed --  time {secs:4.1}s #workers {workers} #RPCs {rpcs:5} #map calls {maps} #reduce calls {reduces}"
-        );
+        ));
     }
 
     /// Makes the network unreliable.

@@ -1,4 +1,4 @@
-//! Lab 1: MapReduce (spec section 1). Run with `cargo test -p mapreduce-tests --test lab1` or
+//! Lab 1: MapReduce (docs/lab1-mapreduce.md). Run with `cargo test -p mapreduce-tests --test lab1` or
 //! `make lab1`; the test bodies are in `suite/lab1.rs`.
 //!
 //! Every test also checks the lab's rules as it runs (see the `mapreduce-tests` crate and the

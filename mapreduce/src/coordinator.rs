@@ -1,4 +1,4 @@
-//! The coordinator (spec section 1.2): it hands out map tasks, one per input file, then, once
+//! The coordinator (docs/lab1-mapreduce.md): it hands out map tasks, one per input file, then, once
 //! every map task is done, the `n_reduce` reduce tasks; it gives a task to another worker if
 //! the worker it gave it to has not finished it after ten seconds (it cannot tell a dead worker
 //! from a slow one); and [`Coordinator::done`] says when the whole job is finished.

@@ -1,4 +1,4 @@
-//! Lab 1: MapReduce (6.5840 Lab 1; spec section 1), after Dean and Ghemawat's paper.
+//! Lab 1: MapReduce (6.5840 Lab 1; docs/lab1-mapreduce.md), after Dean and Ghemawat's paper.
 //!
 //! A coordinator hands out map and reduce tasks to workers and notices workers that fail;
 //! workers run an application's [`App::map`] on input files and its [`App::reduce`] on the

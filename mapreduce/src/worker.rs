@@ -1,4 +1,4 @@
-//! The worker (spec section 1.2): asks the coordinator for tasks and runs them until the job is
+//! The worker (docs/lab1-mapreduce.md): asks the coordinator for tasks and runs them until the job is
 //! done.
 //!
 //! A map task reads its input file, calls [`App::map`], and partitions the pairs into

@@ -207,7 +207,8 @@ impl<R: RaftPeer> Config<R> {
         self.shared.n
     }
 
-    /// Prints the test's title (`Test (3A): initial election ...`) and starts its statistics.
+    /// Notes the test's title (`Test (3A): initial election`, printed with its `Passed` line)
+    /// and starts its statistics.
     pub fn begin(&self, description: &str) {
         self.shared.frame.begin(description);
         let mut st = self.shared.st.lock();

@@ -1,4 +1,4 @@
-//! Lab 3A: leader election (spec section 3.3). Run with `cargo test -p raft-tests 3a` or
+//! Lab 3A: leader election (docs/lab3-raft.md; 6.5840 Lab 3A). Run with `cargo test -p raft-tests 3a` or
 //! `make lab3a`; the test bodies are in `suite/lab3a.rs`.
 //!
 //! The lab's rules for 3A: a leader sends at most 10 heartbeats per second, and a new leader

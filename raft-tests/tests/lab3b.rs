@@ -1,4 +1,4 @@
-//! Lab 3B: log replication (spec section 3.4). Run with `cargo test -p raft-tests 3b` or
+//! Lab 3B: log replication (docs/lab3-raft.md; 6.5840 Lab 3B). Run with `cargo test -p raft-tests 3b` or
 //! `make lab3b`; the test bodies are in `suite/lab3b.rs`.
 //!
 //! The handout's guidance for 3B: if it takes much more than a minute of real time, or much

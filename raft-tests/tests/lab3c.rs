@@ -1,4 +1,4 @@
-//! Lab 3C: persistence (spec section 3.5). Run with `cargo test -p raft-tests 3c` or
+//! Lab 3C: persistence (docs/lab3-raft.md; 6.5840 Lab 3C). Run with `cargo test -p raft-tests 3c` or
 //! `make lab3c`; the test bodies are in `suite/lab3c.rs`.
 
 #[path = "suite/lab3c.rs"]

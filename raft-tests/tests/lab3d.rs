@@ -1,4 +1,4 @@
-//! Lab 3D: log compaction with snapshots (spec section 3.6). Run with
+//! Lab 3D: log compaction with snapshots (docs/lab3-raft.md; 6.5840 Lab 3D). Run with
 //! `cargo test -p raft-tests 3d` or `make lab3d`; the test bodies are in `suite/lab3d.rs`.
 //!
 //! The tester's snapshot applier asks each peer for a snapshot after every index `i` with

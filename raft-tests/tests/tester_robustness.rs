@@ -114,7 +114,11 @@ fn a_deadlocked_raft_fails_basic_agree_instead_of_hanging() {
             &f,
             seed,
             FailureKind::Panic,
-            &["start() has not returned after 5 s", "deadlocked", "tester was at step \"one("],
+            &[
+                "start() has not returned after 5 s during \"Test (3B): basic agreement\"",
+                "deadlocked",
+                "tester was at step \"one(",
+            ],
         );
     }
 }
@@ -151,7 +155,11 @@ fn a_test_past_120_seconds_fails_naming_the_step_it_was_waiting_in() {
         &f,
         seed,
         FailureKind::Panic,
-        &["test took longer than 120 seconds (virtual time)", "tester was at step \"one(", "since"],
+        &[
+            "test took longer than 120 seconds (virtual time) during \"Test (3B): leader backs up quickly over incorrect follower logs\"",
+            "tester was at step \"one(",
+            "since",
+        ],
     );
 }
 

@@ -7,7 +7,7 @@
 //! [`Raft::start`], and reads committed commands, in log order, from the channel it passed in
 //! as [`ApplyMsg`]s.
 //!
-//! Rules of the lab (spec section 3): all threads, locks, channels, clocks and randomness come
+//! Rules of the lab (docs/lab3-raft.md): all threads, locks, channels, clocks and randomness come
 //! from `labs`; an RPC is never sent while holding the lock; [`Raft::new`] returns at once and
 //! leaves the work to background threads; a killed peer's threads stop.
 

@@ -1,4 +1,4 @@
-//! The controller tester (spec section 5.2, 6.5840's `shardctrler/config.go`): three
+//! The controller tester (6.5840's `shardctrler/config.go`): three
 //! controller servers, clerks, server shutdown and restart, and the checks of the suite.
 
 use labrpc::Network;

@@ -1,4 +1,4 @@
-//! The shard group tester (spec section 5.4, 6.5840's `shardkv/config.go`): a controller
+//! The shard group tester (6.5840's `shardkv/config.go`): a controller
 //! service of three servers, three groups (gids 100, 101 and 102) of `n` servers each named
 //! `server-<gid>-<i>`, clerks, joins and leaves, group and server shutdown and restart, a
 //! second controller service, and `checklogs`.

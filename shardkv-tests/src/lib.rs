@@ -1,7 +1,7 @@
 //! Lab 5's testers, on the test kit's [`testkit::Frame`] and [`testkit::Group`]:
 //!
-//! * [`ctrler`]: the controller tester (spec section 5.2) and its checks;
-//! * [`kv`]: the shard group tester (spec section 5.4).
+//! * [`ctrler`]: the controller tester (6.5840's `shardctrler/config.go`) and its checks;
+//! * [`kv`]: the shard group tester (6.5840's `shardkv/config.go`).
 //!
 //! The suites are in `shardkv-tests/tests/`: `ctrler.rs`, `lab5a.rs`, `lab5b.rs` and
 //! `lab5c.rs` (the challenges). Run one with `cargo test -p shardkv-tests --test lab5a` (or

@@ -1,4 +1,4 @@
-//! The shard controller suite (spec section 5.2; part 5A). Run with `cargo test -p shardkv
+//! The shard controller suite (docs/lab5-shardkv.md; part 5A). Run with `cargo test -p shardkv
 //! --test ctrler` (part of `make lab5a`).
 //!
 //! 6.5840's `TestBasic` and `TestMulti` run their subtests (`t.Run`) in sequence on one

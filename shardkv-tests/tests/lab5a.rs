@@ -1,4 +1,4 @@
-//! Lab 5A, the shard groups' part (spec section 5.5): static shards and rejection. Run with
+//! Lab 5A, the shard groups' part (docs/lab5-shardkv.md): static shards and rejection. Run with
 //! `cargo test -p shardkv-tests --test lab5a` (`make lab5a` also runs the controller suite,
 //! `tests/ctrler.rs`, which is part of 5A).
 

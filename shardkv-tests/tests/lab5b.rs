@@ -1,4 +1,4 @@
-//! Lab 5B: shard movement (spec section 5.5): join then leave, snapshots, missed changes,
+//! Lab 5B: shard movement (docs/lab5-shardkv.md): join then leave, snapshots, missed changes,
 //! concurrent 1-3 and unreliable 1-3. Run with `cargo test -p shardkv-tests --test lab5b` or
 //! `make lab5b`.
 

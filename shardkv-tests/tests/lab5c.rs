@@ -1,4 +1,4 @@
-//! Lab 5's challenges (spec section 5.5; "5C" here): shard deletion, and access to
+//! Lab 5's challenges (docs/lab5-shardkv.md; "5C" here): shard deletion, and access to
 //! unaffected shards during migration. Run with `cargo test -p shardkv-tests --test lab5c` or
 //! `make lab5c`.
 

@@ -1,4 +1,4 @@
-//! The sharded KV clerk (spec section 5.3): finds the group that serves a key's shard in its
+//! The sharded KV clerk (docs/lab5-shardkv.md): finds the group that serves a key's shard in its
 //! cached configuration, tries that group's servers, and on `ErrWrongGroup` (or when no
 //! server answers) sleeps 100 ms, asks the controller for the latest configuration and tries
 //! again, forever.

@@ -1,4 +1,4 @@
-//! The sharded KV service's RPC types (spec section 5.3) and `key2shard`.
+//! The sharded KV service's RPC types (6.5840's `shardkv/common.go`) and `key2shard`.
 
 use crate::ctrler::NSHARDS;
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Lab 5: a sharded key/value service (spec section 5, the 2024 flavour).
+//! Lab 5: a sharded key/value service (docs/lab5-shardkv.md; 6.5840's 2024 Lab 5).
 //!
 //! * [`ctrler`]: the shard controller: a Raft-replicated list of configurations (which
 //!   replica group serves each of the [`NSHARDS`] shards), changed by `join`, `leave` and

@@ -1,4 +1,4 @@
-//! A shard group's server (spec section 5.3): a KV store for the shards the group owns,
+//! A shard group's server (docs/lab5-shardkv.md): a KV store for the shards the group owns,
 //! replicated on the [`kvraft::rsm`] layer.
 //!
 //! The reference design (pull-based, with garbage collection):

@@ -1,8 +1,11 @@
 //! The test frame: what every test of every lab does around its checks.
 //!
-//! * [`Frame::begin`] prints the 6.5840 title line and starts the statistics;
+//! * [`Frame::begin`] notes the 6.5840 title line and starts the statistics;
 //!   [`Frame::end_with`] checks the time limit and what the watchdog found, then prints the
-//!   lab's `Passed` line.
+//!   title line and the lab's `Passed` line together, in one write, so that the lines of tests
+//!   that run in parallel (`cargo test -- --nocapture`) never interleave. A test that fails
+//!   prints its title with a `FAILED` line instead ([`Frame::finish`]), and the 120 s limit
+//!   and a stuck call name the test in their message, so a test that hangs is named too.
 //! * A watchdog thread looks every second for an RPC handler that panicked, and for a call into
 //!   a server ([`Frame::guarded`]) that has not returned within [`STUCK_CALL_LIMIT`]: under the
 //!   real backend a deadlocked peer would otherwise hang the test; under sim its other threads
@@ -43,6 +46,29 @@ pub struct Since {
     pub bytes: u64,
 }
 
+/// The title of the test and whether it has been printed. A std lock, which makes no runtime
+/// call, since [`Frame::finish`] reads it while the test's thread unwinds (see the module doc);
+/// it is held only to copy the title, never across a runtime call.
+#[derive(Default)]
+struct Title(
+    #[allow(clippy::disallowed_types)] // A runtime lock cannot be taken while unwinding.
+    std::sync::Mutex<(Option<String>, bool)>,
+);
+
+impl Title {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Option<String>, bool)> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, (Option<String>, bool)>> {
+        match self.0.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
 struct Shared {
     net: Network,
     /// "a Raft RPC handler", "an RPC handler": how a handler panic is reported.
@@ -56,6 +82,8 @@ struct Shared {
     next_call: AtomicU64,
     /// The first failure found off the test's thread.
     failure: Mutex<Option<String>>,
+    /// The title [`Frame::begin`] was given, and whether it has been printed.
+    title: Title,
     /// Steps in progress: id -> (node, what, since).
     steps: Mutex<BTreeMap<u64, (String, String, Instant)>>,
     next_step: AtomicU64,
@@ -97,6 +125,7 @@ impl Frame {
             calls: Mutex::new(BTreeMap::new()),
             next_call: AtomicU64::new(0),
             failure: Mutex::new(None),
+            title: Title::default(),
             steps: Mutex::new(BTreeMap::new()),
             next_step: AtomicU64::new(0),
         });
@@ -111,11 +140,12 @@ impl Frame {
         &self.shared.net
     }
 
-    /// Prints the test's title (`Test (3A): initial election ...`), notes it in the run's
-    /// events, and starts the statistics of the `Passed` line.
+    /// Notes the test's title (`Test (3A): initial election`) in the run's events, keeps it for
+    /// the `Passed` line (the title line is printed with it, see the module doc), and starts the
+    /// statistics of the `Passed` line.
     pub fn begin(&self, title: &str) {
-        println!("{title} ...");
         labs::events::note(format!("begin: {title}"));
+        *self.shared.title.lock() = (Some(title.to_string()), false);
         let (rpcs, bytes) = (self.shared.net.total_count(), self.shared.net.total_bytes());
         *self.shared.begun.lock() = (Instant::now(), rpcs, bytes);
     }
@@ -128,7 +158,28 @@ impl Frame {
         let (rpcs, bytes) = (self.shared.net.total_count(), self.shared.net.total_bytes());
         let (t0, rpcs0, bytes0) = *self.shared.begun.lock();
         let since = Since { secs: t0.elapsed().as_secs_f64(), rpcs: rpcs - rpcs0, bytes: bytes - bytes0 };
-        println!("{}", passed(&since));
+        self.print_result(&passed(&since));
+    }
+
+    /// Prints the test's title line (`Test (3A): initial election ...`) and `result` (its
+    /// `  ... Passed --` line) in one write to stdout, so that no other test's line can come
+    /// between them. A tester whose `Passed` line needs figures of its own calls this instead
+    /// of [`Frame::end_with`], after the same checks.
+    pub fn print_result(&self, result: &str) {
+        let title = {
+            let mut title = self.shared.title.lock();
+            title.1 = true;
+            title.0.clone()
+        };
+        print_block(title.as_deref(), result);
+    }
+
+    /// ` during "<title>"`, or nothing before [`Frame::begin`].
+    fn during(&self) -> String {
+        match &self.shared.title.lock().0 {
+            Some(title) => format!(" during \"{title}\""),
+            None => String::new(),
+        }
     }
 
     /// Fails the test if it has run for longer than [`TEST_TIME_LIMIT`].
@@ -170,9 +221,10 @@ impl Frame {
 
     fn time_limit_message(&self) -> String {
         format!(
-            "test took longer than {} seconds ({} time); when it was stopped:\n{}",
+            "test took longer than {} seconds ({} time){}; when it was stopped:\n{}",
             TEST_TIME_LIMIT.as_secs(),
             if World::current().backend() == labs::world::Backend::Sim { "virtual" } else { "real" },
+            self.during(),
             self.steps_in_words()
         )
     }
@@ -229,9 +281,25 @@ impl Frame {
     }
 
     /// The cleanup policy (6.5840's `cleanup`): marks the test over; then, unless the test is
-    /// failing, runs `kill` (which kills the servers) and closes the network.
+    /// failing, runs `kill` (which kills the servers) and closes the network. A test that began
+    /// but printed no `Passed` line prints its title now: with `  ... FAILED` when it is failing
+    /// (the failure follows, from the harness), alone when it ended without one.
     pub fn finish(&self, kill: impl FnOnce()) {
         self.shared.finished.store(true, Ordering::Relaxed);
+        let unprinted = {
+            // Never waits, even for a thread stopped while holding it.
+            match self.shared.title.try_lock() {
+                Some(mut title) if !title.1 => {
+                    title.1 = true;
+                    title.0.clone()
+                }
+                _ => None,
+            }
+        };
+        if let Some(title) = unprinted {
+            let result = if std::thread::panicking() { "  ... FAILED" } else { "" };
+            print_block(Some(&title), result);
+        }
         if std::thread::panicking() {
             // The harness ends the world, and every node in it.
             return;
@@ -264,14 +332,31 @@ impl Frame {
                 .cloned();
             if let Some((who, what, _)) = stuck {
                 return self.fail(format!(
-                    "{who}: {what} has not returned after {} s: it is probably deadlocked (a lock that \
-                     is never released, or a lock held across an RPC call or a channel send)\n{}",
+                    "{who}: {what} has not returned after {} s{}: it is probably deadlocked (a lock \
+                     that is never released, or a lock held across an RPC call or a channel send)\n{}",
                     STUCK_CALL_LIMIT.as_secs(),
+                    self.during(),
                     self.steps_in_words()
                 ));
             }
         }
     }
+}
+
+/// Writes a test's title line and its result line (none when `result` is empty) to stdout in
+/// one write, under stdout's lock, so that parallel tests' lines cannot interleave.
+fn print_block(title: Option<&str>, result: &str) {
+    use std::io::Write as _;
+    let mut block = String::new();
+    if let Some(title) = title {
+        block.push_str(&format!("{title} ...\n"));
+    }
+    if !result.is_empty() {
+        block.push_str(&format!("{result}\n"));
+    }
+    // `print!` goes through libtest's capture when it is on; it writes the block at once.
+    print!("{block}");
+    let _ = std::io::stdout().flush();
 }
 
 /// Lists servers in words: "server 2", "servers 1 and 3", "servers 0, 1 and 4".

@@ -1,4 +1,4 @@
-//! The bodies of the 2A suite (spec section 2.3, and two of DSLabs' lab 1 tests, section 3.2),
+//! The bodies of the 2A suite (6.5840's `kvsrv1`, and two tests of DSLabs' lab 1),
 //! generic over the implementation so that the tester's own tests can run them against broken
 //! servers and clerks. `kvsrv-tests/tests/lab2a.rs` runs them on the lab's code.
 

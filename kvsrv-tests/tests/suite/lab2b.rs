@@ -1,4 +1,4 @@
-//! The bodies of the 2B suite: the lock (spec section 2.3, 6.5840's `kvsrv1/lock`), generic
+//! The bodies of the 2B suite: the lock (6.5840's `kvsrv1/lock`), generic
 //! over the implementation so that the tester's own tests can run them against broken locks.
 //! `kvsrv-tests/tests/lab2b.rs` runs them on the lab's code.
 

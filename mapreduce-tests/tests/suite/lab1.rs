@@ -1,4 +1,4 @@
-//! The bodies of the Lab 1 suite (spec sections 1.4-1.6 and 6), generic over the
+//! The bodies of the Lab 1 suite (6.5840's `mr_test.go`; docs/lab1-mapreduce.md), generic over the
 //! implementation so that the tester's own tests can run them against broken coordinators and
 //! workers. `mapreduce-tests/tests/lab1.rs` runs them on the lab's code.
 

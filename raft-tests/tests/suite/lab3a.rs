@@ -1,6 +1,6 @@
-//! The bodies of the 3A suite (spec section 3.3), generic over the Raft implementation so that
-//! the tester's own tests can run them against broken peers. `raft/tests/lab3a.rs` runs them
-//! on the lab's `Raft`.
+//! The bodies of the 3A suite (6.5840 Lab 3A, `raft/test_test.go`), generic over the Raft
+//! implementation so that the tester's own tests can run them against broken peers.
+//! `raft-tests/tests/lab3a.rs` runs them on the lab's `Raft`.
 
 use labs::time::{Duration, Instant, sleep};
 use raft_tests::script::{Answer, Bench};

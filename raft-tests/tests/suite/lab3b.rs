@@ -1,5 +1,5 @@
-//! The bodies of the 3B suite (spec section 3.4), generic over the Raft implementation.
-//! `raft/tests/lab3b.rs` runs them on the lab's `Raft`.
+//! The bodies of the 3B suite (6.5840 Lab 3B, `raft/test_test.go`), generic over the Raft implementation.
+//! `raft-tests/tests/lab3b.rs` runs them on the lab's `Raft`.
 
 use labs::sync::{Arc, unbounded};
 use labs::time::{Duration, sleep};

@@ -1,5 +1,5 @@
-//! The bodies of the 3C suite (spec section 3.5), generic over the Raft implementation.
-//! `raft/tests/lab3c.rs` runs them on the lab's `Raft`.
+//! The bodies of the 3C suite (6.5840 Lab 3C, `raft/test_test.go`), generic over the Raft implementation.
+//! `raft-tests/tests/lab3c.rs` runs them on the lab's `Raft`.
 
 use labs::sync::atomic::{AtomicBool, Ordering};
 use labs::sync::{Arc, unbounded};

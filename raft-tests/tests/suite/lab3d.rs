@@ -1,5 +1,5 @@
-//! The bodies of the 3D suite (spec section 3.6), generic over the Raft implementation.
-//! `raft/tests/lab3d.rs` runs them on the lab's `Raft`.
+//! The bodies of the 3D suite (6.5840 Lab 3D, `raft/test_test.go`), generic over the Raft implementation.
+//! `raft-tests/tests/lab3d.rs` runs them on the lab's `Raft`.
 
 use labs::time::Duration;
 use raft_tests::script::{Bench, entry};

@@ -1,4 +1,4 @@
-//! The controller's clerk (spec section 5.1): tries each server until one answers, and
+//! The controller's clerk (docs/lab5-shardkv.md): tries each server until one answers, and
 //! retries every 100 ms.
 
 use super::common::{Config, CtrlerError, Gid, JoinArgs, LeaveArgs, MoveArgs, QueryArgs, SERVICE};

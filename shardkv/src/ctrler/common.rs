@@ -1,4 +1,4 @@
-//! The shard controller's configurations and RPC types (spec section 5.1).
+//! The shard controller's configurations and RPC types (6.5840's `shardctrler/common.go`).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The shard controller (spec section 5.1, 6.5840's `shardctrler`): a Raft-replicated list of
+//! The shard controller (docs/lab5-shardkv.md, 6.5840's `shardctrler`): a Raft-replicated list of
 //! configurations that says which replica group serves each shard.
 //!
 //! * [`common`]: [`Config`], [`NSHARDS`], the RPC types, and [`rebalance`];

@@ -1,4 +1,4 @@
-//! The shard controller's server (spec section 5.1): the list of configurations, replicated
+//! The shard controller's server (docs/lab5-shardkv.md): the list of configurations, replicated
 //! on the [`kvraft::rsm`] layer, with duplicate detection.
 
 use super::common::{ChangeReply, Config, JoinArgs, LeaveArgs, MoveArgs, QueryArgs, QueryReply, SERVICE};
