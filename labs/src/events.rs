@@ -49,7 +49,30 @@ pub fn note(text: impl Into<String>) {
     record(EventKind::Note { text: text.into() });
 }
 
-/// The current world's events so far (empty outside a world).
+/// What a run recorded, counted exactly however many of its events the log could keep (see
+/// [`crate::world::Outcome::events`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    /// Events recorded.
+    pub recorded: u64,
+    /// RPC events recorded (one per RPC sent).
+    pub rpcs: u64,
+    /// Client operation events recorded.
+    pub ops: u64,
+    /// Events recorded but not kept: the log keeps the first and the last events within a
+    /// memory budget and marks the gap with a note.
+    pub dropped: u64,
+    /// About the memory the kept events take, in bytes.
+    pub kept_bytes: u64,
+}
+
+/// The current world's event counts so far (all zero outside a world).
+pub fn counts() -> EventCounts {
+    with_ctx(|c| c.map(|ctx| ctx.world.events.counts()).unwrap_or_default())
+}
+
+/// The current world's events kept so far (empty outside a world): all of them, or, past the
+/// log's memory budget, the first and the last with a note on the gap (see [`counts`]).
 pub fn snapshot() -> Vec<Event> {
     with_ctx(|c| c.map(|ctx| ctx.world.events.all()).unwrap_or_default())
 }

@@ -37,7 +37,6 @@
 //! (past libtest's capture, so a passing test shows it too) with the numbers and the likely
 //! cause: a pathological run that passes is still a bug.
 
-use crate::events::EventKind;
 use crate::world::{Backend, Builder, Outcome};
 use std::io::Write as _;
 use std::sync::{Mutex, OnceLock};
@@ -214,21 +213,26 @@ pub struct RunStats {
     pub rpcs: u64,
     /// Client operations the tester recorded.
     pub ops: u64,
+    /// Events recorded in the run (exact, like `rpcs` and `ops`).
+    pub events: u64,
+    /// Events the log dropped to bound its memory (kept: the first and the last).
+    pub events_dropped: u64,
 }
 
 impl RunStats {
     /// The statistics of a finished run that took `wall` of real time.
     pub fn of(outcome: &Outcome, wall: Duration) -> RunStats {
-        let rpcs = outcome.events.iter().filter(|e| matches!(e.kind, EventKind::Rpc { .. })).count() as u64;
-        let ops = outcome.events.iter().filter(|e| matches!(e.kind, EventKind::Op { .. })).count() as u64;
+        let c = outcome.event_counts;
         RunStats {
             backend: outcome.backend,
             wall,
             elapsed: outcome.elapsed,
             peak_rss_bytes: peak_rss_bytes(),
             threads: outcome.threads,
-            rpcs,
-            ops,
+            rpcs: c.rpcs,
+            ops: c.ops,
+            events: c.recorded,
+            events_dropped: c.dropped,
         }
     }
 
@@ -384,9 +388,18 @@ pub fn run_test_with(info: TestInfo, configure: impl Fn(Builder) -> Builder, bod
                 "threads": stats.threads,
                 "rpcs": stats.rpcs,
                 "ops": stats.ops,
+                "events": stats.events,
+                "events_dropped": stats.events_dropped,
             },
             "warnings": warnings,
         }));
+        if stats.events_dropped > 0 {
+            to_stderr(&format!(
+                "note: {test_path} seed {seed}: the event log kept the first and the last of {} events and \
+                 dropped {} in between (a note in the report marks the gap; the statistics are exact)\n",
+                stats.events, stats.events_dropped
+            ));
+        }
         for w in &warnings {
             to_stderr(&format!("warning: {test_path} seed {seed} ({}): {w}\n", stats.summary()));
         }
@@ -560,6 +573,8 @@ mod tests {
             threads: 300,
             rpcs: 2_000,
             ops: 0,
+            events: 2_000,
+            events_dropped: 0,
         }
     }
 

@@ -211,8 +211,11 @@ pub struct Outcome {
     pub trace: Option<Vec<(u32, u64)>>,
     /// Thread descriptions by id, for reading a trace.
     pub thread_names: Vec<String>,
-    /// Everything recorded during the run (see [`crate::events`]).
+    /// What the run recorded (see [`crate::events`]): every event, or, past the log's memory
+    /// budget, the first and the last ones with a note where the others were dropped.
     pub events: Vec<crate::events::Event>,
+    /// The exact counts of events, RPCs and operations recorded, and how many were dropped.
+    pub event_counts: crate::events::EventCounts,
     /// Threads spawned during the run (the test's main thread not counted).
     pub threads: u64,
 }
@@ -303,6 +306,7 @@ impl Builder {
                     steps: fin.steps,
                     trace: fin.trace,
                     thread_names: fin.thread_names,
+                    event_counts: world.events.counts(),
                     events: world.events.take(),
                     threads: world.threads_spawned.load(Ordering::Relaxed),
                 }
@@ -352,6 +356,7 @@ impl Builder {
                     steps: 0,
                     trace: None,
                     thread_names: Vec::new(),
+                    event_counts: world.events.counts(),
                     events: world.events.take(),
                     threads: world.threads_spawned.load(Ordering::Relaxed),
                 }

@@ -20,7 +20,10 @@
 //!   while that pays, so a state is never cloned or compared in the loop;
 //! * the cache key's hash is maintained incrementally (Zobrist hashing: xor of a random key per
 //!   placed operation, and one per state), and the cache is an open-addressing table with the
-//!   bitsets inline: one probe, one place in memory, no allocation per entry.
+//!   keys inline: one probe, one place in memory, no allocation per entry;
+//! * a placed set is keyed by its few words that are not all placed, not by its whole bitset
+//!   (see `Cache`), so a long history linearized nearly in order takes a few bytes per node
+//!   instead of `n / 8`.
 //!
 //! Partitions are searched in rounds of a growing number of steps (see `Checker::run`), so that
 //! an easy failing partition is found quickly beside a hard one, and the result is the same
@@ -522,7 +525,7 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn into_result(self, outcome: Outcome) -> PartResult<M::State> {
-        PartResult { outcome, best: self.best, states: self.states, explored: self.cache.len }
+        PartResult { outcome, best: self.best, states: self.states, explored: self.cache.len() }
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
@@ -660,7 +663,7 @@ impl<'a, M: Model> Search<'a, M> {
             }
             left -= 1;
             polls = polls.wrapping_add(1);
-            if polls.is_multiple_of(POLL_EVERY) && (deadline_passed() || self.cache.overflowed) {
+            if polls.is_multiple_of(POLL_EVERY) && (deadline_passed() || self.cache.overflowed()) {
                 self.outcome = Some(Outcome::TimedOut);
                 return;
             }
@@ -746,13 +749,94 @@ impl<'a, M: Model> Search<'a, M> {
     }
 }
 
-/// The set of explored (linearized set, state) pairs: open addressing with linear probing over
-/// one flat array, each slot holding a header word and the bitset inline, so that a lookup
-/// touches one place in memory.
+/// Most words of a placed set, below its last placed operation, that are not all placed, for
+/// the set to go into [`Cache`]'s narrow table.
+const HOLES: usize = 6;
+/// Words of a narrow key: the end, then an (index, word) pair per such word.
+const NARROW: usize = 1 + 2 * HOLES;
+
+/// The set of explored (linearized set, state) pairs.
+///
+/// A bitset of the placed operations is `n / 64` words, and a search stores one per node it
+/// enters: a history of 80 000 operations that is linearized nearly in order would take 80 000
+/// sets of 10 KB (the cause of a 2 GB check). But such a set is nearly always a prefix of the
+/// operations (in history order) with a few holes near its end (operations not yet placed, or a
+/// long one that is placed late), so it is stored as its end (the word after its last placed
+/// operation) and the few words below that are not all ones, with their indices, when there are
+/// at most [`HOLES`] of them (the narrow table); a set that does not fit is stored whole (the
+/// wide table). Each set has one form, so the key is exact either way.
 struct Cache {
+    /// Words of a whole bitset.
+    words: usize,
+    narrow: Table,
+    /// Made on the first set that does not fit a narrow key.
+    wide: Option<Table>,
+    /// The narrow key being built.
+    key: [u64; NARROW],
+}
+
+impl Cache {
+    /// A cache for bitsets of `words` words, sized for a partition of `ops` operations.
+    fn new(words: usize, ops: usize) -> Cache {
+        let narrow = Table::new(words.min(NARROW), ops);
+        Cache { words, narrow, wide: None, key: [0; NARROW] }
+    }
+
+    /// Entries stored.
+    fn len(&self) -> usize {
+        self.narrow.len + self.wide.as_ref().map_or(0, |w| w.len)
+    }
+
+    /// Whether the tables reached [`MAX_CACHE_BYTES`]: the search must stop.
+    fn overflowed(&self) -> bool {
+        self.narrow.overflowed || self.wide.as_ref().is_some_and(|w| w.overflowed)
+    }
+
+    /// Inserts the pair; false if it was already there.
+    #[inline]
+    fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
+        let wide_bytes = self.wide.as_ref().map_or(0, |w| w.table.len() * 8);
+        if self.words <= NARROW {
+            return self.narrow.insert(hash, state, bits, wide_bytes);
+        }
+        if self.narrow_key(bits) {
+            return self.narrow.insert(hash, state, &self.key, wide_bytes);
+        }
+        let narrow_bytes = self.narrow.table.len() * 8;
+        let words = self.words;
+        self.wide.get_or_insert_with(|| Table::new(words, 1)).insert(hash, state, bits, narrow_bytes)
+    }
+
+    /// Builds `bits`' narrow key in `self.key`, if it has one. Unused pairs hold the index
+    /// `u64::MAX`, which no word has.
+    fn narrow_key(&mut self, bits: &[u64]) -> bool {
+        let end = bits.iter().rposition(|&w| w != 0).map_or(0, |i| i + 1);
+        self.key.fill(0);
+        self.key[0] = end as u64;
+        let mut holes = 0;
+        for (i, &w) in bits[..end].iter().enumerate() {
+            if w != u64::MAX {
+                if holes == HOLES {
+                    return false;
+                }
+                self.key[1 + 2 * holes] = i as u64;
+                self.key[2 + 2 * holes] = w;
+                holes += 1;
+            }
+        }
+        for h in holes..HOLES {
+            self.key[1 + 2 * h] = u64::MAX;
+        }
+        true
+    }
+}
+
+/// An open-addressing table with linear probing of (key, state) pairs over one flat array, each
+/// slot holding a header word and the key inline, so that a lookup touches one place in memory.
+struct Table {
     words: usize,
     /// Slots of `words + 1` words: header = (hash's high 32 bits << 32) | (state + 1), 0 when
-    /// empty; then the bitset.
+    /// empty; then the key.
     table: Vec<u64>,
     /// log2 of the number of slots.
     shift: u32,
@@ -761,12 +845,12 @@ struct Cache {
     overflowed: bool,
 }
 
-impl Cache {
-    /// A cache for bitsets of `words` words, sized for a partition of `ops` operations (which
+impl Table {
+    /// A table for keys of `words` words, sized for a partition of `ops` operations (which
     /// usually explores at least a few nodes per operation).
-    fn new(words: usize, ops: usize) -> Cache {
+    fn new(words: usize, ops: usize) -> Table {
         let shift = (ops * 8).next_power_of_two().trailing_zeros().clamp(8, 16);
-        Cache { words, table: zeroed((words + 1) << shift), shift, len: 0, overflowed: false }
+        Table { words, table: zeroed((words + 1) << shift), shift, len: 0, overflowed: false }
     }
 
     #[inline]
@@ -776,9 +860,10 @@ impl Cache {
         (header >> (64 - self.shift)) as usize
     }
 
-    /// Inserts the pair; false if it was already there.
+    /// Inserts the pair; false if it was already there. `other_bytes`: what the cache's other
+    /// table takes, counted against [`MAX_CACHE_BYTES`].
     #[inline]
-    fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
+    fn insert(&mut self, hash: u64, state: u32, bits: &[u64], other_bytes: usize) -> bool {
         let header = (hash & 0xffff_ffff_0000_0000) | (u64::from(state) + 1);
         let stride = self.words + 1;
         let mask = (1usize << self.shift) - 1;
@@ -803,7 +888,7 @@ impl Cache {
         // Grow at 3/4 full, up to the cap (the search stops soon after reaching it, long before
         // the table could fill up).
         if self.len * 4 > 3 << self.shift {
-            if self.table.len() * 8 < MAX_CACHE_BYTES {
+            if self.table.len() * 8 + other_bytes < MAX_CACHE_BYTES {
                 self.grow();
             } else {
                 self.overflowed = true;
@@ -856,6 +941,53 @@ mod tests {
             // Same hash, different content: a new entry.
             assert!(c.insert(mix64(i), i as u32, &[i, i]));
         }
-        assert_eq!(c.len, 10000);
+        assert_eq!(c.len(), 10000);
+    }
+
+    /// Sets of a long history go to the narrow table when they are a prefix with a few holes
+    /// and to the wide one otherwise; either way a set is found again, and two sets that differ
+    /// in one operation are two entries.
+    #[test]
+    fn cache_keys_long_sets_exactly_narrow_or_wide() {
+        let words = 40;
+        let mut c = Cache::new(words, 64 * words);
+        let set = |k: usize, extra: &[usize], missing: &[usize]| {
+            let mut b = vec![0u64; words];
+            for i in (0..k).chain(extra.iter().copied()) {
+                b[i / 64] |= 1 << (i % 64);
+            }
+            for &i in missing {
+                b[i / 64] &= !(1 << (i % 64));
+            }
+            b
+        };
+        let sets = [
+            set(0, &[], &[]),
+            set(0, &[3], &[]),
+            set(0, &[0], &[]),
+            set(64, &[], &[]),
+            set(100, &[], &[]),
+            set(100, &[130, 300], &[]),
+            set(128, &[], &[]),
+            set(128, &[129], &[]),
+            set(2000, &[2010], &[5]),
+            set(2000, &[2010], &[6]),
+            set(64 * words, &[], &[]),
+            set(64 * words, &[], &[64 * words - 1]),
+            // Too many words with holes: whole.
+            set(100, &[2000], &[]),
+            set(100, &[2001], &[]),
+            set(0, &[64 * words - 1], &[]),
+        ];
+        for (i, b) in sets.iter().enumerate() {
+            assert!(c.insert(7, 1, b), "set {i} is new");
+            assert!(c.insert(7, 2, b), "set {i} in another state is new");
+        }
+        for (i, b) in sets.iter().enumerate() {
+            assert!(!c.insert(7, 1, b), "set {i} was seen");
+            assert!(!c.insert(7, 2, b), "set {i} in state 2 was seen");
+        }
+        assert_eq!(c.len(), 2 * sets.len());
+        assert_eq!(c.wide.as_ref().map(|w| w.len), Some(6), "three sets, in two states each, are wide");
     }
 }
