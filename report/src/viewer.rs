@@ -362,13 +362,38 @@ fn fit(s: &str, w: usize) -> String {
     }
 }
 
+/// `s` in lines of at most `w` characters, broken at spaces where it can be; the lines after
+/// the first are indented by two spaces.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let w = w.max(4);
+    let mut out = Vec::new();
+    let mut rest: Vec<char> = s.chars().collect();
+    loop {
+        let room = if out.is_empty() { w } else { w - 2 };
+        if rest.len() <= room {
+            let piece: String = rest.iter().collect();
+            out.push(if out.is_empty() { piece } else { format!("  {piece}") });
+            return out;
+        }
+        // The last space that leaves a piece at least half as wide as the room, else a hard cut.
+        let cut = (room / 2..=room).rev().find(|&i| rest[i] == ' ').unwrap_or(room);
+        let piece: String = rest[..cut].iter().collect();
+        out.push(if out.is_empty() { piece } else { format!("  {piece}") });
+        rest = rest[cut..].iter().copied().skip_while(|c| *c == ' ').collect();
+        if rest.is_empty() {
+            return out;
+        }
+    }
+}
+
 /// Width of the time column: `123456.789` (ms).
 const TIME_W: usize = 11;
 const SEP: &str = " | ";
 
 /// Renders `events` as lines: a header of node names, a rule, then one line per event that
-/// passes the filters, each in its node's column, and a last line counting what was shown.
-/// Lines carry ANSI colors only if `o.color`.
+/// passes the filters, each in its node's column (an RPC too long for the line goes on over
+/// more lines), and a last line counting what was shown. Lines carry ANSI colors only if
+/// `o.color`.
 pub fn render(events: &[Event], o: &ViewOptions) -> Vec<String> {
     let mut order: Vec<usize> = (0..events.len()).filter(|&i| keep(&events[i], o)).collect();
     order.sort_by_key(|&i| events[i].t);
@@ -410,18 +435,28 @@ pub fn render(events: &[Event], o: &ViewOptions) -> Vec<String> {
     for &i in &order {
         let e = &events[i];
         let Some(col) = cols.iter().position(|c| *c == e.node) else { continue };
-        let mut line = paint("2", &format!("{:>w$.3}", ms(e.t), w = TIME_W));
-        for _ in 0..col {
-            line.push_str(SEP);
-            line.push_str(&" ".repeat(col_w));
-        }
-        line.push_str(SEP);
         // Each line holds one event, so its text may run on over the empty columns to its right.
         let room = col_w + (n - 1 - col) * (SEP.len() + col_w);
-        let text = fit(&one_line(&describe(&e.kind, e.t)), room);
+        let text = one_line(&describe(&e.kind, e.t));
+        // An RPC's cell is what a student reads a failure by: wrapped onto more lines rather
+        // than cut; other long text is cut, marked with `~`.
+        let pieces =
+            if matches!(e.kind, EventKind::Rpc { .. }) { wrap(&text, room) } else { vec![fit(&text, room)] };
         let node_color = NODE_COLORS[col % NODE_COLORS.len()];
-        line.push_str(&paint(event_color(&e.kind, node_color), text.trim_end()));
-        lines.push(line);
+        for (k, piece) in pieces.iter().enumerate() {
+            let mut line = if k == 0 {
+                paint("2", &format!("{:>w$.3}", ms(e.t), w = TIME_W))
+            } else {
+                " ".repeat(TIME_W)
+            };
+            for _ in 0..col {
+                line.push_str(SEP);
+                line.push_str(&" ".repeat(col_w));
+            }
+            line.push_str(SEP);
+            line.push_str(&paint(event_color(&e.kind, node_color), piece.trim_end()));
+            lines.push(line);
+        }
     }
     lines.push(paint("2", &format!("-- {} of {} events shown", order.len(), events.len())));
     lines

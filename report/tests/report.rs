@@ -283,6 +283,29 @@ fn the_viewer_puts_each_event_in_its_nodes_column() {
     assert!(narrow.iter().all(|l| l.chars().count() <= 11 + 4 * (3 + 12)));
 }
 
+/// Five servers and the tester at the default width: the last servers' columns are narrow,
+/// and an RPC's cell there used to be cut (`-> server-0 ok Raft.AppendEn~`). It wraps instead.
+#[test]
+fn rpc_cells_of_the_last_columns_wrap_at_the_default_width() {
+    let mut events: Vec<Event> = (0..5).map(|i| ev(0, &format!("server-{i}"), EventKind::Start)).collect();
+    events.push(ev(0, "tester", EventKind::Start));
+    events.push(rpc(10, "server-4", "server-0", "Raft.InstallSnapshot", 2, RpcFate::RequestDropped, true));
+    let lines = viewer::render(&events, &ViewOptions { width: 160, ..opts() });
+    assert!(lines.iter().all(|l| l.chars().count() <= 160), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.ends_with('~')), "nothing is cut: {lines:#?}");
+    let at = lines.iter().position(|l| l.contains("-> server-0")).expect("the RPC's line");
+    let cell: Vec<&str> =
+        lines[at..lines.len() - 1].iter().map(|l| l.rsplit(" | ").next().unwrap().trim()).collect();
+    assert!(cell.len() > 1, "the cell wraps: {lines:#?}");
+    assert_eq!(
+        cell.join(" "),
+        "-> server-0 DROPPED-REQUEST+delayed Raft.InstallSnapshot 2.00ms 120B",
+        "{lines:#?}"
+    );
+    assert!(lines[at + 1].starts_with(&" ".repeat(11)), "a continuation has no time: {lines:#?}");
+    assert_eq!(column_of(&lines[at + 1]), 4, "and stays in server-4's column: {lines:#?}");
+}
+
 #[test]
 fn the_viewer_filters_by_node_level_topic_text_and_time() {
     let events = synthetic();
