@@ -795,10 +795,17 @@ impl Cache {
     /// Inserts the pair; false if it was already there.
     #[inline]
     fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
-        let wide_bytes = self.wide.as_ref().map_or(0, |w| w.table.len() * 8);
         if self.words <= NARROW {
-            return self.narrow.insert(hash, state, bits, wide_bytes);
+            // Short bitsets are their own keys (and there is no wide table).
+            return self.narrow.insert(hash, state, bits, 0);
         }
+        self.insert_long(hash, state, bits)
+    }
+
+    /// [`Cache::insert`] for bitsets longer than a narrow key.
+    #[inline(never)]
+    fn insert_long(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
+        let wide_bytes = self.wide.as_ref().map_or(0, |w| w.table.len() * 8);
         if self.narrow_key(bits) {
             return self.narrow.insert(hash, state, &self.key, wide_bytes);
         }
