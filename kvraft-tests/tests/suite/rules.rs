@@ -314,7 +314,7 @@ pub fn answers_only_its_own_operation<K: KvImpl>() {
         let mut c = cfg.make_client(&[old_leader]);
         ids.push(c.id());
         let tx = done_tx.clone();
-        World::current().node(&format!("client-minority-{i}")).spawn("put", move || {
+        World::current().node(format!("client-minority-{i}")).spawn("put", move || {
             c.put(&format!("m{i}"), "minority");
             let _ = tx.send(i);
         });
