@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DIR ?= ../distlab-handout
 
-.PHONY: test grade redteam bench fmt lint handout check-handout lab1 lab2a lab2b lab3a lab3b lab3c lab3d lab4a lab4b lab5a lab5b lab5c
+.PHONY: test grade redteam bench bench-anchors fmt lint handout check-handout lab1 lab2a lab2b lab3a lab3b lab3c lab3d lab4a lab4b lab5a lab5b lab5c
 
 # Every suite under sim, labrpc (and Lab 3A) again under the real backend, and the handout.
 test:
@@ -47,6 +47,11 @@ bench:
 	$(CARGO) run --release -q -p linearizability --example bench_checker
 	$(CARGO) run --release -q -p report --example bench_report
 	$(CARGO) run --release -q -p kvraft-tests --example bench_kv
+
+# The checker and Porcupine measured side by side in one run (needs Go; Porcupine from the Go
+# module proxy, or a checkout given as PORCUPINE_DIR). See linearizability/anchors.
+bench-anchors:
+	linearizability/anchors/bench-anchors.sh
 
 handout:
 	$(CARGO) run --release -q -p grading --bin grade -- handout $(DIR) --check

@@ -5,10 +5,16 @@
 //! cores). On a busy machine the best run is the better estimate, so both are shown, with the
 //! load average at the start and the end.
 //!
-//! Porcupine (Go) cannot run here, so its times are remembered figures: they are printed in a
-//! table of their own, each with its source, and compared only with the same history checked
-//! here. The targets (at least as fast as Porcupine on every history it has a figure for, at
-//! least 5x over them all) are checked and the verdict printed beside them.
+//! Against Porcupine (Go), two ways:
+//! * `make bench` has no Go, so Porcupine's times are remembered figures: they are printed in a
+//!   table of their own, each with its source, and compared only with the same history checked
+//!   here;
+//! * `make bench-anchors` measures both sides in one run: `--export DIR` writes the parsed
+//!   histories for `anchors/porcupine` (a Go program that times Porcupine on them), and
+//!   `--porcupine FILE` reads its times and prints both checkers side by side, per history.
+//!
+//! The targets (at least as fast as Porcupine on every history, at least 5x over them all) are
+//! checked and the verdict printed beside them.
 //!
 //! The data directory is `$DISTLAB_SHARED/porcupine-data`, else `shared/porcupine-data` beside
 //! the workspace root.
@@ -21,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use linearizability::parse::{read_jepsen_file, read_kv_file};
-use linearizability::{CheckResult, Checker, KvMapModel, KvModel, Model, Operation, RegisterModel};
+use linearizability::{
+    CheckResult, Checker, KvMapModel, KvModel, KvOp, Model, Operation, RegisterInput, RegisterModel,
+    RegisterOutput,
+};
 
 const BUDGET: Duration = Duration::from_secs(120);
 
@@ -143,7 +152,40 @@ fn met(yes: bool) -> &'static str {
     if yes { "MET" } else { "NOT MET" }
 }
 
+/// The command line: `[--export DIR] [--porcupine FILE]`.
+#[derive(Default)]
+struct Args {
+    /// Write the parsed histories here for the Go side of `make bench-anchors`, then stop.
+    export: Option<PathBuf>,
+    /// Porcupine's times, measured by `anchors/porcupine` in this run, to print side by side.
+    porcupine: Option<PathBuf>,
+}
+
+fn args() -> Args {
+    let mut args = Args::default();
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let slot = match a.as_str() {
+            "--export" => &mut args.export,
+            "--porcupine" => &mut args.porcupine,
+            _ => {
+                eprintln!(
+                    "bench_checker: unknown argument {a:?}; usage: bench_checker [--export DIR] [--porcupine FILE]"
+                );
+                std::process::exit(2);
+            }
+        };
+        let Some(value) = it.next() else {
+            eprintln!("bench_checker: {a} needs a path");
+            std::process::exit(2);
+        };
+        *slot = Some(PathBuf::from(value));
+    }
+    args
+}
+
 fn main() {
+    let args = args();
     let dir = data_dir();
     let expected = std::fs::read_to_string(dir.join("EXPECTED.tsv")).expect("read EXPECTED.tsv");
     let mut histories: Vec<(String, String, History)> = Vec::new();
@@ -159,6 +201,14 @@ fn main() {
     }
     let n_etcd = histories.iter().filter(|(_, _, h)| matches!(h, History::Register(_))).count();
     let n_kv = histories.len() - n_etcd;
+    if let Some(out) = &args.export {
+        if let Err(e) = export(out, &histories) {
+            eprintln!("bench_checker: cannot write the histories to {}: {e}", out.display());
+            std::process::exit(1);
+        }
+        println!("bench_checker: {} histories written to {}", histories.len(), out.display());
+        return;
+    }
 
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let load_before = load_average();
@@ -173,7 +223,7 @@ fn main() {
 
     let checker = Checker::new().budget(BUDGET);
     let mut wrong = 0;
-    let mut timings: Vec<(String, Timing)> = Vec::new();
+    let mut timings: Vec<(String, &'static str, Timing)> = Vec::new();
     let mut sums = [(Duration::ZERO, Duration::ZERO); 2];
     for (file, want, history) in &histories {
         let (t, r) = time(|| history.check(&checker));
@@ -190,7 +240,7 @@ fn main() {
             ms(t.best),
             t.runs
         );
-        timings.push((file.clone(), t));
+        timings.push((file.clone(), v, t));
     }
     println!();
     println!("{:<44} {:>11} {:>11}", "totals (measured here)", "median ms", "best ms");
@@ -221,6 +271,7 @@ fn main() {
     println!();
     println!("stress: kv/c10-ok.txt and kv/c10-bad.txt as one object (KvMapModel, not partitioned)");
     let mut whole_map_c10_ok = None;
+    let mut whole_map = Vec::new();
     for name in ["kv/c10-ok.txt", "kv/c10-bad.txt"] {
         let (_, want, history) = histories.iter().find(|(f, _, _)| f == name).expect("c10 files");
         let History::Kv(ops) = history else { unreachable!("kv files are kv histories") };
@@ -241,11 +292,33 @@ fn main() {
         if name == "kv/c10-ok.txt" {
             whole_map_c10_ok = Some(t);
         }
+        whole_map.push((name.to_string(), v, t));
     }
 
+    let all_etcd = (format!("all {n_etcd} etcd histories, one after another"), all_etcd);
+    if let Some(path) = &args.porcupine {
+        wrong += measured_against_porcupine(path, &histories, &timings, &all_etcd, &whole_map);
+    } else {
+        remembered_against_porcupine(&timings, whole_map_c10_ok, n_etcd);
+    }
+    println!("load average at the end: {}", load_average());
+    if wrong > 0 {
+        println!("\n{wrong} WRONG verdicts");
+        std::process::exit(1);
+    }
+}
+
+/// The comparison with Porcupine's remembered figures (`make bench`, where Go cannot run).
+fn remembered_against_porcupine(
+    timings: &[(String, &str, Timing)],
+    whole_map_c10_ok: Option<Timing>,
+    n_etcd: usize,
+) {
     println!();
-    println!("against Porcupine: REMEMBERED figures, NOT measured here (Go is not installed on this");
-    println!("machine, so Porcupine cannot run); speed-up = Porcupine's time / the time measured here");
+    println!("against Porcupine: REMEMBERED figures, NOT measured here (`make bench` runs no Go; `make");
+    println!(
+        "bench-anchors` times Porcupine beside the checker); speed-up = Porcupine's time / the time here"
+    );
     println!(
         "{:<26} {:>13} {:>11} {:>11} {:>10} {:>10}  source",
         "history", "Porcupine ms", "median ms", "best ms", "x (median)", "x (best)"
@@ -253,7 +326,7 @@ fn main() {
     let mut slowest: Option<(&str, f64)> = None;
     let (mut porcupine_sum, mut median_sum, mut best_sum) = (0.0, 0.0, 0.0);
     for a in ANCHORS {
-        let Some((_, t)) = timings.iter().find(|(f, _)| f == a.history) else {
+        let Some((_, _, t)) = timings.iter().find(|(f, _, _)| f == a.history) else {
             println!("{:<26} {:>13} (history not in the data here)", a.history, a.ms);
             continue;
         };
@@ -315,9 +388,189 @@ fn main() {
         let x = WHOLE_MAP_C10_OK_MS / ms(t.median);
         println!("  at least as fast on kv/c10-ok.txt as one object: {} ({x:.1}x)", met(x >= 1.0));
     }
-    println!("load average at the end: {}", load_average());
-    if wrong > 0 {
-        println!("\n{wrong} WRONG verdicts");
-        std::process::exit(1);
+}
+
+/// Writes every history as JSON (one file each, plus `index.tsv`: name, file) for the Go side of
+/// `make bench-anchors`, so that both checkers check the very same operations.
+fn export(out: &Path, histories: &[(String, String, History)]) -> std::io::Result<()> {
+    use serde_json::{Value, json};
+    std::fs::create_dir_all(out)?;
+    let mut index = String::new();
+    for (i, (name, _, history)) in histories.iter().enumerate() {
+        let times = |call: u64, ret: Option<u64>| (call as i64, ret.map_or(-1, |r| r as i64));
+        let (model, ops): (&str, Vec<Value>) = match history {
+            History::Register(ops) => ("register", ops.iter().map(|op| {
+                let (call, ret) = times(op.call(), op.ret());
+                let mut j = json!({"client": op.client(), "call": call, "ret": ret, "known": op.output().is_some()});
+                match *op.input() {
+                    RegisterInput::Read => j["f"] = json!("read"),
+                    RegisterInput::Write(v) => { j["f"] = json!("write"); j["v"] = json!(v); }
+                    RegisterInput::Cas { from, to } => { j["f"] = json!("cas"); j["from"] = json!(from); j["to"] = json!(to); }
+                }
+                match op.output() {
+                    Some(RegisterOutput::Read(None)) => j["out_nil"] = json!(true),
+                    Some(RegisterOutput::Read(Some(v))) => j["out"] = json!(v),
+                    Some(RegisterOutput::Cas(ok)) => j["ok"] = json!(ok),
+                    Some(RegisterOutput::Write) | None => {}
+                }
+                j
+            }).collect()),
+            History::Kv(ops) => ("kv", ops.iter().map(|op| {
+                let (call, ret) = times(op.call(), op.ret());
+                let f = match op.input().op { KvOp::Get => "get", KvOp::Put => "put", KvOp::Append => "append" };
+                json!({
+                    "client": op.client(), "call": call, "ret": ret, "f": f,
+                    "key": op.input().key, "value": op.input().value,
+                    "known": op.output().is_some(),
+                    "out_str": op.output().map_or("", |o| o.value.as_str()),
+                })
+            }).collect()),
+        };
+        let file = format!("{i:03}.json");
+        std::fs::write(out.join(&file), serde_json::to_vec(&json!({"model": model, "ops": ops}))?)?;
+        index.push_str(&format!("{name}\t{file}\n"));
     }
+    std::fs::write(out.join("index.tsv"), index)
+}
+
+/// One line of the Go side's output: Porcupine's time for one history in one mode.
+struct PorcupineTime {
+    name: String,
+    mode: String,
+    verdict: String,
+    median: Duration,
+    best: Duration,
+}
+
+fn read_porcupine(path: &Path) -> Vec<PorcupineTime> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        eprintln!("bench_checker: cannot read Porcupine's times from {}: {e}", path.display());
+        std::process::exit(1);
+    });
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let ns = |s: &str| s.parse::<u64>().ok().map(Duration::from_nanos);
+        let (Some(median), Some(best)) = (f.get(3).and_then(|s| ns(s)), f.get(4).and_then(|s| ns(s))) else {
+            eprintln!(
+                "bench_checker: {} line {}: expected name, mode, verdict, median ns, best ns, runs",
+                path.display(),
+                n + 1
+            );
+            std::process::exit(1);
+        };
+        out.push(PorcupineTime { name: f[0].into(), mode: f[1].into(), verdict: f[2].into(), median, best });
+    }
+    out
+}
+
+/// The comparison with Porcupine measured in this run (`make bench-anchors`): every history side
+/// by side, the verdicts compared, and the targets judged on the medians. Returns how many
+/// verdicts disagree.
+fn measured_against_porcupine(
+    path: &Path,
+    histories: &[(String, String, History)],
+    timings: &[(String, &str, Timing)],
+    all_etcd: &(String, Timing),
+    whole_map: &[(String, &str, Timing)],
+) -> usize {
+    let porcupine = read_porcupine(path);
+    let find = |name: &str, mode: &str| porcupine.iter().find(|p| p.name == name && p.mode == mode);
+    println!();
+    println!("against Porcupine, MEASURED in this run on this machine ({}):", path.display());
+    println!("x = Porcupine's time / the time here, on medians and on best runs");
+    println!(
+        "{:<26} {:>13} {:>11} {:>11} {:>11} {:>9} {:>9}  verdicts",
+        "history", "Porcupine ms", "best ms", "here ms", "best ms", "x median", "x best"
+    );
+    let mut disagree = 0;
+    let mut missing = Vec::new();
+    let (mut p_sum, mut h_sum) = (0.0, 0.0);
+    let mut below: Vec<(String, f64)> = Vec::new();
+    let mut slowest: Option<(String, f64)> = None;
+    let mut rows: Vec<(&str, &str, &str, Timing)> =
+        timings.iter().map(|(name, v, t)| (name.as_str(), "partitioned", *v, *t)).collect();
+    rows.extend(whole_map.iter().map(|(name, v, t)| (name.as_str(), "whole-map", *v, *t)));
+    for (name, mode, here_verdict, t) in rows {
+        let Some(p) = find(name, mode) else {
+            missing.push(format!("{name} ({mode})"));
+            continue;
+        };
+        let want = histories.iter().find(|(f, _, _)| f == name).map_or("", |(_, w, _)| w.as_str());
+        let agree = p.verdict == here_verdict && here_verdict == want;
+        if !agree {
+            disagree += 1;
+        }
+        let (pm, pb, m, b) = (ms(p.median), ms(p.best), ms(t.median), ms(t.best));
+        let label = if mode == "whole-map" { format!("{name} whole map") } else { name.to_string() };
+        println!(
+            "{label:<26} {pm:>13.3} {pb:>11.3} {m:>11.3} {b:>11.3} {:>9.1} {:>9.1}  {}",
+            pm / m,
+            pb / b,
+            if agree {
+                "agree".to_string()
+            } else {
+                format!("DISAGREE (Porcupine {}, here {here_verdict}, expected {want})", p.verdict)
+            }
+        );
+        if mode == "partitioned" {
+            p_sum += pm;
+            h_sum += m;
+            if pm / m < 1.0 {
+                below.push((label.clone(), pm / m));
+            }
+            if slowest.as_ref().is_none_or(|(_, x)| pm / m < *x) {
+                slowest = Some((label, pm / m));
+            }
+        }
+    }
+    let n = timings.len() - missing.iter().filter(|m| m.ends_with("(partitioned)")).count();
+    println!(
+        "{:<26} {p_sum:>13.1} {:>11} {h_sum:>11.1} {:>11} {:>9.1}",
+        format!("total of the {n}"),
+        "",
+        "",
+        p_sum / h_sum
+    );
+    if let Some(p) = find("all-etcd", "all-etcd") {
+        let (pm, m) = (ms(p.median), ms(all_etcd.1.median));
+        println!(
+            "{:<26} {pm:>13.1} {:>11.1} {m:>11.1} {:>11.1} {:>9.1} {:>9.1}",
+            "all etcd, one after another",
+            ms(p.best),
+            ms(all_etcd.1.best),
+            pm / m,
+            ms(p.best) / ms(all_etcd.1.best)
+        );
+    }
+    if !missing.is_empty() {
+        println!("not in Porcupine's output: {}", missing.join(", "));
+    }
+    println!();
+    println!("targets (medians measured in this run, both sides)");
+    if let Some((history, x)) = slowest {
+        let list = below.iter().map(|(h, x)| format!("{h} {x:.2}x")).collect::<Vec<_>>().join(", ");
+        println!(
+            "  at least as fast as Porcupine on every one of the {n} histories: {} (slowest: {history}, {x:.2}x{})",
+            met(below.is_empty()),
+            if below.is_empty() { String::new() } else { format!("; below 1x: {list}") }
+        );
+    }
+    println!(
+        "  at least 5x faster in total over the {n}: {} ({:.1}x)",
+        met(p_sum / h_sum >= 5.0),
+        p_sum / h_sum
+    );
+    println!(
+        "  verdicts: {}",
+        if disagree == 0 {
+            "both checkers agree with EXPECTED.tsv on every history".to_string()
+        } else {
+            format!("{disagree} DISAGREE")
+        }
+    );
+    if !missing.is_empty() {
+        disagree += missing.len();
+    }
+    disagree
 }

@@ -352,31 +352,15 @@ impl<S> PartResult<S> {
 /// Sorted call and return events of a partition's operations: (time, 0 = call / 1 = return,
 /// local op). Calls sort before returns at equal times.
 pub(crate) fn sorted_events<I, O>(ops: &[Operation<I, O>], part: &[usize]) -> Vec<(u64, u8, u32)> {
-    // Calls and returns are sorted apart, as packed integers (time, op), and merged: a
-    // recorded history lists its calls in order already, which the sort notices at once.
-    let (mut calls, mut rets): (Vec<u128>, Vec<u128>) = part
-        .iter()
-        .enumerate()
-        .map(|(local, &g)| {
-            ((u128::from(ops[g].call) << 64) | local as u128, (u128::from(ops[g].ret) << 64) | local as u128)
-        })
-        .unzip();
-    calls.sort_unstable();
-    rets.sort_unstable();
-    let unpack = |k: u128, kind: u8| ((k >> 64) as u64, kind, k as u32);
-    let mut events = Vec::with_capacity(2 * part.len());
-    let (mut c, mut r) = (0, 0);
-    while c < calls.len() || r < rets.len() {
-        // On equal times calls come first.
-        if r == rets.len() || (c < calls.len() && calls[c] >> 64 <= rets[r] >> 64) {
-            events.push(unpack(calls[c], 0));
-            c += 1;
-        } else {
-            events.push(unpack(rets[r], 1));
-            r += 1;
-        }
+    // One sort of packed integers (time, kind, op): calls (kind 0) come before returns at equal
+    // times, and a recorded history is nearly in order already, which the sort notices.
+    let mut keys: Vec<u128> = Vec::with_capacity(2 * part.len());
+    for (local, &g) in part.iter().enumerate() {
+        keys.push((u128::from(ops[g].call) << 64) | local as u128);
+        keys.push((u128::from(ops[g].ret) << 64) | (1 << 32) | local as u128);
     }
-    events
+    keys.sort_unstable();
+    keys.into_iter().map(|k| ((k >> 64) as u64, (k >> 32) as u8 & 1, k as u32)).collect()
 }
 
 /// The list's head sentinel; entries 1..=2n are the events in order, 2n+1 is the tail sentinel.
@@ -856,7 +840,7 @@ impl Table {
     /// A table for keys of `words` words, sized for a partition of `ops` operations (which
     /// usually explores at least a few nodes per operation).
     fn new(words: usize, ops: usize) -> Table {
-        let shift = (ops * 8).next_power_of_two().trailing_zeros().clamp(8, 16);
+        let shift = (ops * 8).next_power_of_two().trailing_zeros().clamp(5, 16);
         Table { words, table: zeroed((words + 1) << shift), shift, len: 0, overflowed: false }
     }
 

@@ -274,7 +274,10 @@ impl Model for KvModel {
         for (i, op) in ops.iter().enumerate() {
             by_key.entry(op.input().key.as_str()).or_default().push(i);
         }
-        by_key.into_iter().map(|(key, ops)| Partition { name: format!("key {}", quote(key)), ops }).collect()
+        by_key
+            .into_iter()
+            .map(|(key, ops)| Partition { name: "key ".to_string() + &quote(key), ops })
+            .collect()
     }
 
     fn describe_operation(&self, input: &KvInput, output: Option<&KvOutput>) -> String {

@@ -206,6 +206,15 @@ pub trait Model: Clone + Send + Sync + 'static {
 /// Quotes a string for descriptions, shortening very long ones in the middle.
 pub(crate) fn quote(s: &str) -> String {
     const MAX: usize = 80;
+    // Plain printable ASCII reads the same quoted as under `{:?}`: skip the formatter, which
+    // costs more than a small history's search.
+    if s.len() <= MAX && s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+        let mut q = String::with_capacity(s.len() + 2);
+        q.push('"');
+        q.push_str(s);
+        q.push('"');
+        return q;
+    }
     if s.chars().count() <= MAX {
         return format!("{s:?}");
     }
@@ -233,4 +242,21 @@ pub(crate) fn mix64(x: u64) -> u64 {
 #[inline]
 pub(crate) fn fx_hash<T: Hash + ?Sized>(value: &T) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    /// The fast path for plain strings quotes exactly as `{:?}` does.
+    #[test]
+    fn quote_matches_debug_formatting() {
+        for s in
+            ["", "x", "key 7", "it's", "a\"b", "back\\slash", "tab\there", "new\nline", "é", "~!@#$%^&*()"]
+        {
+            assert_eq!(quote(s), format!("{s:?}"), "{s:?}");
+        }
+        let long = "y".repeat(81);
+        assert!(quote(&long).ends_with("(81 chars)"), "{}", quote(&long));
+    }
 }
