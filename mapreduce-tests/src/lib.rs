@@ -168,8 +168,6 @@ struct Shared {
     start: Instant,
     /// Extra faults for the file-system hook (the crash-between-write-and-rename test).
     fault: Mutex<Option<Arc<FaultFn>>>,
-    /// The test's time limit ([`TEST_TIME_LIMIT`] unless the test sets another).
-    time_limit: Mutex<Duration>,
     /// When the test began, and the RPCs made before, for the `Passed` line.
     begun: Mutex<(Instant, u64)>,
 }
@@ -317,7 +315,6 @@ impl<K: MrImpl> Config<K> {
             last_worker_exit: Mutex::new(None),
             start: Instant::now(),
             fault: Mutex::new(None),
-            time_limit: Mutex::new(TEST_TIME_LIMIT),
             begun: Mutex::new((Instant::now(), 0)),
         });
         let hooked = shared.clone();
@@ -347,15 +344,13 @@ impl<K: MrImpl> Config<K> {
     /// `labs::harness::run_test_with`). 6.5840's 2026 crash test has none but `go test`'s 10
     /// minutes; `crash_worker_1` takes 300 s.
     pub fn set_time_limit(&self, limit: Duration) {
-        *self.shared.time_limit.lock() = limit;
+        self.shared.frame.set_time_limit(limit);
     }
 
-    /// Fails the test if it has run longer than its time limit.
+    /// Fails the test if it has run longer than its time limit, naming the test and the steps
+    /// in progress.
     fn check_time_limit(&self) {
-        let limit = *self.shared.time_limit.lock();
-        if self.shared.start.elapsed() > limit {
-            panic!("test took longer than {} seconds", limit.as_secs());
-        }
+        self.shared.frame.check_time_limit();
     }
 
     /// Sets a fault: `f` is asked before each file-system call of a worker whether to crash

@@ -87,6 +87,9 @@ struct Shared {
     /// Steps in progress: id -> (node, what, since).
     steps: Mutex<BTreeMap<u64, (String, String, Instant)>>,
     next_step: AtomicU64,
+    /// The test's time limit in milliseconds ([`TEST_TIME_LIMIT`] unless
+    /// [`Frame::set_time_limit`] changed it).
+    time_limit_ms: AtomicU64,
 }
 
 /// A step of a tester thread, from [`Frame::step`] until it is dropped.
@@ -128,6 +131,7 @@ impl Frame {
             title: Title::default(),
             steps: Mutex::new(BTreeMap::new()),
             next_step: AtomicU64::new(0),
+            time_limit_ms: AtomicU64::new(TEST_TIME_LIMIT.as_millis() as u64),
         });
         let frame = Frame { shared };
         let watched = frame.clone();
@@ -143,9 +147,20 @@ impl Frame {
     /// Notes the test's title (`Test (3A): initial election`) in the run's events, keeps it for
     /// the `Passed` line (the title line is printed with it, see the module doc), and starts the
     /// statistics of the `Passed` line.
+    ///
+    /// A test that begins a second part before ending the first prints the first title alone,
+    /// as 6.5840 does (it prints each title when the test begins).
     pub fn begin(&self, title: &str) {
         labs::events::note(format!("begin: {title}"));
-        *self.shared.title.lock() = (Some(title.to_string()), false);
+        let earlier = {
+            let mut t = self.shared.title.lock();
+            let earlier = if t.1 { None } else { t.0.take() };
+            *t = (Some(title.to_string()), false);
+            earlier
+        };
+        if let Some(earlier) = earlier {
+            print_block(Some(&earlier), "");
+        }
         let (rpcs, bytes) = (self.shared.net.total_count(), self.shared.net.total_bytes());
         *self.shared.begun.lock() = (Instant::now(), rpcs, bytes);
     }
@@ -182,9 +197,22 @@ impl Frame {
         }
     }
 
-    /// Fails the test if it has run for longer than [`TEST_TIME_LIMIT`].
+    /// Sets the test's time limit, for a test whose spec gives it another than
+    /// [`TEST_TIME_LIMIT`] (Lab 1's crash test). The world's own limit must be at least as long
+    /// (see `labs::harness::run_test_with`): the watchdog fails the test just before this one.
+    pub fn set_time_limit(&self, limit: Duration) {
+        self.shared.time_limit_ms.store(limit.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// The test's time limit.
+    pub fn time_limit(&self) -> Duration {
+        Duration::from_millis(self.shared.time_limit_ms.load(Ordering::Relaxed))
+    }
+
+    /// Fails the test if it has run for longer than its time limit ([`TEST_TIME_LIMIT`] unless
+    /// [`Frame::set_time_limit`] changed it).
     pub fn check_time_limit(&self) {
-        if self.shared.start.elapsed() > TEST_TIME_LIMIT {
+        if self.shared.start.elapsed() > self.time_limit() {
             panic!("{}", self.time_limit_message());
         }
     }
@@ -222,7 +250,7 @@ impl Frame {
     fn time_limit_message(&self) -> String {
         format!(
             "test took longer than {} seconds ({} time){}; when it was stopped:\n{}",
-            TEST_TIME_LIMIT.as_secs(),
+            self.time_limit().as_secs(),
             if World::current().backend() == labs::world::Backend::Sim { "virtual" } else { "real" },
             self.during(),
             self.steps_in_words()
@@ -309,9 +337,10 @@ impl Frame {
     }
 
     fn watch(&self) {
-        // Just before the runtime's own limit (which cannot name the tester's steps).
-        let deadline = self.shared.start + TEST_TIME_LIMIT - Duration::from_millis(1);
         loop {
+            // Just before the runtime's own limit (which cannot name the tester's steps); the
+            // test may change its limit after the frame starts.
+            let deadline = self.shared.start + self.time_limit() - Duration::from_millis(1);
             let now = Instant::now();
             if now >= deadline {
                 return self.fail(self.time_limit_message());

@@ -123,3 +123,71 @@ fn a_test_past_the_limit_names_itself_and_its_step() {
         f.message
     );
 }
+
+/// A test whose spec gives it a longer limit (Lab 1's crash test, 300 s) is not failed at 120
+/// s by the frame's watchdog, and past its own limit the failure names that limit.
+#[test]
+fn a_test_with_a_longer_limit_runs_to_it() {
+    let run = |sleep_s: u64| {
+        World::builder().seed(5).backend(Backend::Sim).time_limit(std::time::Duration::from_secs(300)).run(
+            move || {
+                let net = Network::new();
+                let frame = Frame::new(&net, "an RPC handler");
+                frame.set_time_limit(labs::time::Duration::from_secs(250));
+                frame.begin("Test (T): a long test");
+                labs::time::sleep(labs::time::Duration::from_secs(sleep_s));
+                frame.end_with(|_| "  ... Passed".to_string());
+                frame.finish(|| {});
+            },
+        )
+    };
+    if let Err(f) = run(180).result {
+        panic!("a 180 s test under a 250 s limit failed: {}", f.message);
+    }
+    let f = run(280).result.expect_err("the test ran past its 250 s limit");
+    assert!(
+        f.message
+            .starts_with("test took longer than 250 seconds (virtual time) during \"Test (T): a long test\""),
+        "{}",
+        f.message
+    );
+}
+
+/// Run by `a_second_part_prints_the_first_title`.
+#[test]
+#[ignore = "run by a_second_part_prints_the_first_title"]
+fn two_parts() {
+    let out = World::builder().seed(1).backend(Backend::Sim).run(|| {
+        let net = Network::new();
+        let frame = Frame::new(&net, "an RPC handler");
+        frame.begin("Test (T): part one");
+        frame.begin("Test (T): part two");
+        frame.end_with(|_| "  ... Passed --  two parts".to_string());
+        frame.finish(|| {});
+    });
+    if let Err(f) = out.result {
+        panic!("two_parts failed: {}", f.message);
+    }
+}
+
+/// A test that begins a second part without ending the first prints both titles, in order,
+/// then its `Passed` line (6.5840 prints every title as its part begins).
+#[test]
+fn a_second_part_prints_the_first_title() {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = Command::new(exe)
+        .args(["--ignored", "--nocapture", "--exact", "two_parts"])
+        .env_remove("LAB_SEED")
+        .env_remove("LAB_SEEDS")
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "two_parts failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> =
+        stdout.lines().filter(|l| l.starts_with("Test (T): ") || l.starts_with("  ... ")).collect();
+    assert_eq!(
+        lines,
+        ["Test (T): part one ...", "Test (T): part two ...", "  ... Passed --  two parts"],
+        "{stdout}"
+    );
+}
