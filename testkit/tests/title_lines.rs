@@ -26,6 +26,18 @@ fn meet() -> bool {
     *arrived >= 2
 }
 
+/// Runs this binary's ignored tests selected by `args`, with `--nocapture`, on their own seeds.
+fn run_ignored(args: &[&str]) -> std::process::Output {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    Command::new(exe)
+        .args(["--ignored", "--nocapture"])
+        .args(args)
+        .env_remove("LAB_SEED")
+        .env_remove("LAB_SEEDS")
+        .output()
+        .expect("the test binary runs")
+}
+
 /// One test of a lab, reduced to its frame: begins, meets the other worker, passes.
 fn worker(name: &'static str) {
     let out = World::builder().seed(1).backend(Backend::Sim).run(move || {
@@ -61,13 +73,7 @@ fn worker_b() {
 /// begins, so parallel tests mix their lines; here the frame prints both when the test ends.
 #[test]
 fn parallel_tests_do_not_interleave_their_lines() {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let out = Command::new(exe)
-        .args(["--ignored", "--nocapture", "--test-threads=2", "worker_"])
-        .env_remove("LAB_SEED")
-        .env_remove("LAB_SEEDS")
-        .output()
-        .expect("the test binary runs");
+    let out = run_ignored(&["--test-threads=2", "worker_"]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the workers failed:\n{stdout}\n{stderr}");
     for name in ["a", "b"] {
@@ -174,13 +180,7 @@ fn two_parts() {
 /// then its `Passed` line (6.5840 prints every title as its part begins).
 #[test]
 fn a_second_part_prints_the_first_title() {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let out = Command::new(exe)
-        .args(["--ignored", "--nocapture", "--exact", "two_parts"])
-        .env_remove("LAB_SEED")
-        .env_remove("LAB_SEEDS")
-        .output()
-        .expect("the test binary runs");
+    let out = run_ignored(&["--exact", "two_parts"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "two_parts failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<&str> =
