@@ -486,6 +486,7 @@ mod verdict {
 /// Writes the failure report of `outcome`, a run of the test `test_path` replayed by `replay`,
 /// into [`report::default_dir`], and returns the HTML path.
 pub fn write_report(test_path: &str, replay: &str, outcome: &Outcome) -> std::io::Result<std::path::PathBuf> {
+    let c = outcome.event_counts;
     let input = report::ReportInput {
         title: test_path,
         seed: outcome.seed,
@@ -493,6 +494,11 @@ pub fn write_report(test_path: &str, replay: &str, outcome: &Outcome) -> std::io
         replay,
         failure: outcome.result.as_ref().err().map(|f| f.message.as_str()),
         events: &outcome.events,
+        recorded: (c.dropped > 0).then_some(report::Recorded {
+            events: c.recorded,
+            rpcs: c.rpcs,
+            ops: c.ops,
+        }),
     };
     report::write_report(&report::default_dir(), &input)
 }

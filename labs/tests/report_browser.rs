@@ -327,6 +327,40 @@ fn the_report_of_a_failing_run_renders_in_a_browser() {
     assert!(out.status.success(), "screenshot failed: {}", String::from_utf8_lossy(&out.stderr));
     let png = std::fs::read(&shot).expect("no screenshot written");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "the screenshot looks empty");
+
+    // A run whose event log dropped its middle: the header counts the whole run.
+    let ops = outcome.events.iter().filter(|e| matches!(e.kind, EventKind::Op { .. })).count() as u64;
+    let recorded =
+        report::Recorded { events: 10 * outcome.events.len() as u64, rpcs: 10 * rpcs as u64, ops: 10 * ops };
+    let partial = html.with_file_name(format!("distlab-report-partial-{}.html", std::process::id()));
+    let input = report::ReportInput {
+        title,
+        seed: outcome.seed,
+        backend: "sim".to_string(),
+        replay,
+        failure: Some(failure.message.as_str()),
+        events: &outcome.events,
+        recorded: Some(recorded),
+    };
+    report::write_html(&partial, &input).unwrap();
+    let out = run_chromium(&exe, &["--dump-dom".to_string()], &partial);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(script_errors(&dom), "", "script errors on the page of a partial log");
+    assert_eq!(attr(&dom, "summary", "data-rpcs"), rpcs.to_string());
+    assert_eq!(attr(&dom, "summary", "data-rpcs-recorded"), recorded.rpcs.to_string());
+    assert_eq!(attr(&dom, "summary", "data-ops-recorded"), recorded.ops.to_string());
+    // The page writes counts as en-US does: 12,345.
+    let digits = rpcs.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let kept = format!("RPCs ({grouped} kept)");
+    assert!(dom.contains(&kept), "the header does not say `{kept}`");
+    let _ = std::fs::remove_file(&partial);
     let _ = std::fs::remove_dir_all(
         std::env::temp_dir().join(format!("distlab-chromium-{}", std::process::id())),
     );

@@ -225,6 +225,7 @@ fn main() {
         replay: "cargo run --release -p report --example bench_report",
         failure: Some("history is not linearizable (synthetic)"),
         events: &events,
+        recorded: None,
     };
     let wall = Instant::now();
     let html = report::write_report(&dir, &input).expect("writing the report");

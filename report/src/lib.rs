@@ -48,8 +48,24 @@ pub struct ReportInput<'a> {
     pub replay: &'a str,
     /// Why the run failed, or `None` if it passed.
     pub failure: Option<&'a str>,
-    /// Everything the run recorded.
+    /// Everything the run recorded, or, past the event log's memory budget, its first and last
+    /// events with a note on the gap.
     pub events: &'a [Event],
+    /// What the run recorded in all, when `events` holds only part of it (the log dropped the
+    /// middle of a long run): the header then counts the whole run.
+    pub recorded: Option<Recorded>,
+}
+
+/// Exact counts of what a run recorded, kept apart from its events (see
+/// [`ReportInput::recorded`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Events recorded.
+    pub events: u64,
+    /// RPCs sent.
+    pub rpcs: u64,
+    /// Client operations.
+    pub ops: u64,
 }
 
 /// A report's description of its run, as read back from a report file by [`load`].
@@ -67,8 +83,11 @@ pub struct ReportMeta {
     pub failure: Option<String>,
     /// The last time anything happened (ns): the end of the time axis.
     pub end: u64,
-    /// How many events the run recorded.
+    /// How many events the report holds.
     pub events: usize,
+    /// What the run recorded in all, when the report holds only part of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<Recorded>,
 }
 
 /// The run's RPCs as columns, sorted by send time. Every column has one entry per RPC.
@@ -255,6 +274,7 @@ pub fn pack(input: &ReportInput) -> PackedRun {
             failure: input.failure.map(str::to_string),
             end: end_time(events),
             events: events.len(),
+            recorded: input.recorded,
         },
         nodes: names.iter().map(ToString::to_string).collect(),
         ..PackedRun::default()

@@ -163,14 +163,27 @@
     }
     stat(meta.backend === 'real' ? 'wall time' : 'virtual time', fmtDur(meta.end || 0));
     stat('nodes', fmtInt(nN));
-    stat('RPCs', fmtInt(nR));
+    // Past the event log's memory budget the page holds the first and the last events only;
+    // meta.recorded then has the run's exact counts.
+    var rec = meta.recorded;
+    function counted(label, shown, total) {
+      if (rec && total > shown) {
+        stat(label + ' (' + fmtInt(shown) + ' kept)', fmtInt(total), true,
+          'the event log kept the first and the last events of this run to bound its memory; a note in the log marks the gap');
+        return true;
+      }
+      return false;
+    }
+    if (!counted('RPCs', nR, rec ? rec.rpcs : 0)) stat('RPCs', fmtInt(nR));
     if (fateCount[1] + fateCount[2]) stat('dropped', fmtInt(fateCount[1] + fateCount[2]), true, 'request or reply dropped by the unreliable network');
     if (fateCount[3]) stat('unreachable', fmtInt(fateCount[3]), true, 'end disabled, unconnected, or no such server');
     if (fateCount[4]) stat('to dead servers', fmtInt(fateCount[4]), true);
     if (fateCount[5]) stat('errors', fmtInt(fateCount[5]), true);
     if (delayedCount) stat('delayed replies', fmtInt(delayedCount));
     if (nR) stat('on the wire', fmtBytes(totalBytes));
-    if (D.op.length) stat('client ops' + (pendingOps ? ' (' + fmtInt(pendingOps) + ' without reply)' : ''), fmtInt(D.op.length));
+    if (!counted('client ops', D.op.length, rec ? rec.ops : 0) && D.op.length) {
+      stat('client ops' + (pendingOps ? ' (' + fmtInt(pendingOps) + ' without reply)' : ''), fmtInt(D.op.length));
+    }
     if (D.fault.length) stat('faults', fmtInt(D.fault.length));
     if (logCount) stat('log lines', fmtInt(logCount));
     if (verdict) {
@@ -1037,6 +1050,8 @@
     summary.dataset.lanes = NODES.filter(function (_, ix) { return hasLane[ix]; }).join(',');
     summary.dataset.rpcs = String(nR);
     summary.dataset.events = String(meta.events);
+    summary.dataset.rpcsRecorded = String(rec ? rec.rpcs : nR);
+    summary.dataset.opsRecorded = String(rec ? rec.ops : D.op.length);
     summary.dataset.faults = String(D.fault.length);
     summary.dataset.crashes = String(D.life.filter(function (l) { return l[2] === 0; }).length);
     summary.dataset.ops = String(D.op.length);

@@ -484,6 +484,13 @@ pub fn preamble(loaded: &Loaded, color: bool) -> Vec<String> {
     if !m.replay.is_empty() {
         out.push(format!("replay: {}", one_line(&m.replay)));
     }
+    if let Some(r) = &m.recorded {
+        out.push(format!(
+            "the run recorded {} events ({} RPCs, {} client ops); the log kept its first and last {} \
+             (a note marks the gap)",
+            r.events, r.rpcs, r.ops, m.events
+        ));
+    }
     out.push(String::new());
     out
 }

@@ -96,6 +96,7 @@ fn input(events: &[Event]) -> ReportInput<'_> {
         replay: "LAB_SEED=42 cargo test -p raft -- --exact tests::basic_agree_3b",
         failure: Some("one(5231) failed to reach agreement <after 10s> & gave up"),
         events,
+        recorded: None,
     }
 }
 
@@ -206,6 +207,13 @@ fn reports_and_event_files_load_back_for_the_viewer() {
     assert_eq!(meta.title, "raft::tests::basic_agree_3b");
     assert_eq!(meta.failure.as_deref(), Some("one(5231) failed to reach agreement <after 10s> & gave up"));
     assert_eq!(canonical(&from_html.events), canonical(&events));
+    assert_eq!(meta.recorded, None);
+
+    // A run whose log dropped its middle keeps its exact counts in the report.
+    let recorded = report::Recorded { events: 1_000_000, rpcs: 400_000, ops: 20_000 };
+    let partial = dir.join("partial.html");
+    report::write_html(&partial, &ReportInput { recorded: Some(recorded), ..input(&events) }).unwrap();
+    assert_eq!(report::load(&partial).unwrap().meta.unwrap().recorded, Some(recorded));
 
     let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, "{\"t\":1}\n").unwrap();
