@@ -36,6 +36,7 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex as StdMutex};
@@ -116,7 +117,13 @@ impl Checker {
     /// Unless the budget runs out, the result (the explanation included) is deterministic: it
     /// does not depend on the number of threads or their timing.
     pub fn check<M: Model>(&self, model: &M, ops: &[Operation<M::Input, M::Output>]) -> Report {
-        self.run(model, ops)
+        self.run(model, Cow::Borrowed(ops))
+    }
+
+    /// [`Checker::check`] on a history the caller hands over: a failing check keeps it for its
+    /// visualisation instead of a copy (a lab's history can hold a hundred thousand operations).
+    pub fn check_owned<M: Model>(&self, model: &M, ops: Vec<Operation<M::Input, M::Output>>) -> Report {
+        self.run(model, Cow::Owned(ops))
     }
 
     /// Searches the partitions in rounds: in each round every unfinished partition gets a slice
@@ -129,7 +136,8 @@ impl Checker {
     /// millisecond, less than it takes to start a thread. Only when the check has run for
     /// [`SEQUENTIAL_FOR`] and a round still has two or more partitions to search are the other
     /// threads started, to share the rest of the rounds.
-    fn run<M: Model>(&self, model: &M, ops: &[Operation<M::Input, M::Output>]) -> Report {
+    fn run<M: Model>(&self, model: &M, history: Cow<'_, [Operation<M::Input, M::Output>]>) -> Report {
+        let ops: &[Operation<M::Input, M::Output>] = &history;
         let start = Instant::now();
         let deadline = start.checked_add(self.budget);
         let parts = model.partition(ops);
@@ -259,7 +267,8 @@ impl Checker {
                 }
             })
             .collect();
-        explain::build_report(model, ops, parts, results, start.elapsed(), self.budget, self.describe_always)
+        let elapsed = start.elapsed();
+        explain::build_report(model, history, parts, results, elapsed, self.budget, self.describe_always)
     }
 }
 

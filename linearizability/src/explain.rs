@@ -535,7 +535,7 @@ fn status_of(outcome: Outcome) -> PartitionStatus {
 /// Builds the report from the per-partition search results.
 pub(crate) fn build_report<M: Model>(
     model: &M,
-    ops: &[Operation<M::Input, M::Output>],
+    ops: std::borrow::Cow<'_, [Operation<M::Input, M::Output>]>,
     parts: Vec<Partition>,
     results: Vec<PartResult<M::State>>,
     elapsed: Duration,
@@ -553,14 +553,14 @@ pub(crate) fn build_report<M: Model>(
         })
         .collect();
     let result = if let Some(p) = results.iter().position(|r| r.outcome == Outcome::Illegal) {
-        CheckResult::NotLinearizable(Box::new(explain(model, ops, &parts[p], &results[p])))
+        CheckResult::NotLinearizable(Box::new(explain(model, &ops, &parts[p], &results[p])))
     } else if results.iter().any(|r| r.outcome != Outcome::Linearizable) {
         CheckResult::Unknown { budget }
     } else {
         CheckResult::Linearizable
     };
     let vis = (describe_always || !result.is_linearizable()).then(|| {
-        DeferredVis(Arc::new(VisInputs { model: model.clone(), ops: ops.to_vec(), parts, results }))
+        DeferredVis(Arc::new(VisInputs { model: model.clone(), ops: ops.into_owned(), parts, results }))
     });
     Report { result, elapsed, budget, partitions: summaries, vis }
 }

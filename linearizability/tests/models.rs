@@ -315,6 +315,31 @@ fn exhausted_budget_is_unknown_not_a_pass() {
     std::fs::remove_file(written.trim()).unwrap();
 }
 
+/// A history handed over (`check_owned`, what the lab testers use) is judged and explained as
+/// the same history lent (`check`), and a failing check still draws it.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the checker is not lab code: visualisations are files on the real disk"
+)]
+#[test]
+fn an_owned_history_is_checked_as_a_borrowed_one() {
+    let bad = vec![put(0, "x", "1", 0, 10), get(1, "x", "2", 20, 30), put(2, "y", "3", 0, 5)];
+    let good = vec![put(0, "x", "1", 0, 10), get(1, "x", "1", 20, 30)];
+    for h in [bad, good] {
+        let lent = Checker::new().check(&KvModel, &h);
+        let owned = Checker::new().check_owned(&KvModel, h.clone());
+        assert_eq!(owned.to_string(), lent.to_string());
+        assert_eq!(owned.is_linearizable(), lent.is_linearizable());
+        if !owned.is_linearizable() {
+            let path = owned.write_visualization_to_temp().unwrap();
+            let page = std::fs::read_to_string(&path).unwrap();
+            // The page embeds the descriptions as JSON strings.
+            assert!(page.contains(r#"put(\"y\", \"3\")"#), "the page draws every partition, key y included");
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+}
+
 // ---- against brute force ----
 
 /// A tiny deterministic PRNG (xorshift), so the test needs nothing else.

@@ -204,10 +204,11 @@ impl<I: Clone, O: Clone> History<I, O> {
 
     /// Checks the operations recorded so far against `model` with a (wall-clock) time budget
     /// (see [`linearizability::check`]). Inside a simulated world the search runs as one
-    /// [`labs::world::compute`] call, which the spin watchdog ignores.
+    /// [`labs::world::compute`] call, which the spin watchdog ignores. The history is handed to
+    /// the checker, so a failing check keeps it for its visualisation without a second copy.
     pub fn check<M: Model<Input = I, Output = O>>(&self, model: &M, budget: Duration) -> Report {
         let ops = self.operations();
-        labs::world::compute(|| linearizability::check(model, &ops, budget))
+        labs::world::compute(|| linearizability::Checker::new().budget(budget).check_owned(model, ops))
     }
 }
 
