@@ -295,9 +295,8 @@ fn main() {
         whole_map.push((name.to_string(), v, t));
     }
 
-    let all_etcd = (format!("all {n_etcd} etcd histories, one after another"), all_etcd);
     if let Some(path) = &args.porcupine {
-        wrong += measured_against_porcupine(path, &histories, &timings, &all_etcd, &whole_map);
+        wrong += measured_against_porcupine(path, &histories, &timings, all_etcd, &whole_map);
     } else {
         remembered_against_porcupine(&timings, whole_map_c10_ok, n_etcd);
     }
@@ -471,7 +470,7 @@ fn measured_against_porcupine(
     path: &Path,
     histories: &[(String, String, History)],
     timings: &[(String, &str, Timing)],
-    all_etcd: &(String, Timing),
+    all_etcd: Timing,
     whole_map: &[(String, &str, Timing)],
 ) -> usize {
     let porcupine = read_porcupine(path);
@@ -533,14 +532,14 @@ fn measured_against_porcupine(
         p_sum / h_sum
     );
     if let Some(p) = find("all-etcd", "all-etcd") {
-        let (pm, m) = (ms(p.median), ms(all_etcd.1.median));
+        let (pm, m) = (ms(p.median), ms(all_etcd.median));
         println!(
             "{:<26} {pm:>13.1} {:>11.1} {m:>11.1} {:>11.1} {:>9.1} {:>9.1}",
             "all etcd, one after another",
             ms(p.best),
-            ms(all_etcd.1.best),
+            ms(all_etcd.best),
             pm / m,
-            ms(p.best) / ms(all_etcd.1.best)
+            ms(p.best) / ms(all_etcd.best)
         );
     }
     if !missing.is_empty() {
