@@ -13,10 +13,13 @@
 //!   `link_section`, files, panic hooks), in one batch and one build; the honest reference; and
 //!   the shard recipes of `docs/` on the same reference build.
 //! * `#[ignore]`d as slow (`make redteam` runs them): the tricks that pass the rules and must be
-//!   caught while the test runs (a forged summary line, a memory hog, killing the tester's node,
-//!   `labs::thread::exit`), the same tricks with the rules turned off (exits, a panic hook, a
+//!   caught while the test runs (a forged summary line, a memory hog, killing the node it runs
+//!   in, `labs::thread::exit`), the same tricks with the rules turned off (exits, a panic hook, a
 //!   forged verdict file), and the ones the compiler stops (`#![forbid(unsafe_code)]`, a
-//!   dependency the grader's Cargo.toml does not have). Each needs builds of its own; the
+//!   dependency the grader's Cargo.toml does not have). A trick hidden in code that some tests
+//!   never reach (a RequestVote handler, `state()`) earns exactly those tests' points, on the
+//!   honest reference around it; the tests are named (`NO_REQUEST_VOTE_REACHES_IT`,
+//!   `NO_STATE_CALL`), and every run that reached the trick must fail. Each needs builds of its own; the
 //!   defences they exercise are also covered by fast tests (`labs/tests/harness_guards.rs`,
 //!   `grading/src/verdict.rs`, `grading/src/rules.rs`).
 
@@ -153,6 +156,39 @@ fn reasons(results: &Value) -> Vec<String> {
         .flat_map(|t| t["runs"].as_array().unwrap().iter())
         .map(|r| r["reason"].as_str().unwrap_or("").to_string())
         .collect()
+}
+
+/// The tests with a run that passed, in catalogue order.
+fn passed_tests(results: &Value) -> Vec<String> {
+    results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["runs"].as_array().unwrap().iter().any(|r| r["outcome"] == "pass"))
+        .map(|t| t["test"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Lab 3A's tests in which no RequestVote reaches the submission's handler: its peers are
+/// scripted and never stand for election, or it has no peer. A trick hidden in that handler
+/// never runs there, and the reference around it passes honestly.
+const NO_REQUEST_VOTE_REACHES_IT: [&str; 4] = [
+    "higher_term_steps_down_3a",
+    "heartbeats_suppress_elections_3a",
+    "stale_votes_not_counted_3a",
+    "single_peer_leads_3a",
+];
+
+/// Lab 3A's tests that never ask the submission's Raft for its state: their checks read what
+/// it sends to scripted peers. A trick hidden in `state()` never runs there.
+const NO_STATE_CALL: [&str; 2] = ["vote_once_per_term_3a", "stale_votes_not_counted_3a"];
+
+/// For a trick hidden in code that some tests never reach: every run that reached it failed
+/// saying `why`, and exactly the tests in `unreached` passed (on the reference around it).
+fn assert_fails_where_reached(name: &str, results: &Value, scoreboard: &str, why: &str, unreached: &[&str]) {
+    assert_eq!(passed_tests(results), unreached, "{name}:\n{scoreboard}");
+    let failed: Vec<String> = reasons(results).into_iter().filter(|r| !r.is_empty()).collect();
+    assert!(failed.iter().all(|r| r.contains(why)), "{name}: {failed:?} lack `{why}`");
 }
 
 /// Lab 3A in the built-in catalogue, which the red team grades: (its points, its tests).
@@ -498,7 +534,7 @@ fn tricks_that_pass_the_rules_are_caught_while_the_test_runs() {
             "out of memory at the grader's limit of 512 MiB of address space",
         ),
         (
-            "kill-the-testers-node",
+            "kill-the-node-it-runs-in",
             103,
             &[],
             "main thread (node 'tester') was killed before the test finished",
@@ -515,6 +551,24 @@ fn tricks_that_pass_the_rules_are_caught_while_the_test_runs() {
         let mut args = vec!["--first-seed", first.as_str(), "--seeds", "1"];
         args.extend_from_slice(extra);
         let (results, scoreboard) = grade_one(name, &sub, &args, &[]);
+        if name == "kill-the-node-it-runs-in" {
+            // Calls into a server run inside that server's node, so the trick kills the server
+            // it runs in, never the tester's: its runs pass or fail as a crashed server's would.
+            let reasons = reasons(&results);
+            assert!(
+                reasons.iter().all(|r| !r.contains(why)),
+                "{name}: the tester's node was killed: {reasons:?}"
+            );
+            assert!(
+                reasons.iter().any(|r| !r.is_empty()),
+                "{name}: a server that kills itself failed nothing"
+            );
+            continue;
+        }
+        if name == "labs-thread-exit" {
+            assert_fails_where_reached(name, &results, &scoreboard, why, &NO_STATE_CALL);
+            continue;
+        }
         let (earned, _) = score(&results);
         assert_eq!(earned, 0.0, "{name}:\n{scoreboard}");
         let reasons = reasons(&results);
@@ -575,12 +629,22 @@ fn without_the_rules_the_run_time_defences_still_hold() {
         let (results, scoreboard) =
             grade_one(&format!("unchecked-{trick}"), &sub, &["--skip-rules"], &[("REDTEAM_TRICK", trick)]);
         assert!(scoreboard.contains("were NOT checked"), "{scoreboard}");
-        assert_zero(trick, &results, &scoreboard, why);
+        match trick {
+            "exit-in-a-handler" => {
+                assert_fails_where_reached(trick, &results, &scoreboard, why, &NO_REQUEST_VOTE_REACHES_IT);
+            }
+            // The hook is set in `new()`; the panic that calls it is in `state()`.
+            "panic-hook" => assert_fails_where_reached(trick, &results, &scoreboard, why, &NO_STATE_CALL),
+            _ => assert_zero(trick, &results, &scoreboard, why),
+        }
     }
     let forged = reasons(&results(&tmp().join("out/unchecked-forge-then-exit")));
     assert!(forged.iter().all(|r| r.contains("a forged summary line decides nothing")), "{forged:?}");
     let handler = reasons(&results(&tmp().join("out/unchecked-exit-in-a-handler")));
-    assert!(handler.iter().all(|r| r.contains("std::process::exit called from")), "{handler:?}");
+    assert!(
+        handler.iter().filter(|r| !r.is_empty()).all(|r| r.contains("std::process::exit called from")),
+        "{handler:?}"
+    );
 }
 
 /// What the compiler stops in the grader's tree: `unsafe` under the grader's
