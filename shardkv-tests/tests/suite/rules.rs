@@ -21,6 +21,16 @@ fn key_of(s: usize) -> String {
     k
 }
 
+/// Joins group 0 and puts "v" at one key of every shard; returns the keys, by shard.
+fn first_group_holds_every_shard<S: ShardImpl>(cfg: &Config<S>, ck: &mut S::Clerk) -> Vec<String> {
+    cfg.join(0);
+    let keys: Vec<String> = (0..NSHARDS).map(key_of).collect();
+    for k in &keys {
+        ck.put(k, "v");
+    }
+    keys
+}
+
 /// Waits up to 10 s for `ck` to read `want` at `key`.
 fn wait_value<C: ShardClerk>(ck: &mut C, key: &str, want: &str, what: &str) {
     let t0 = Instant::now();
@@ -42,11 +52,7 @@ pub fn rejects_unowned_shard<S: ShardImpl>() {
     let cfg = Config::<S>::with(3, false, -1);
     cfg.begin("Test (5B): a group refuses the shards it does not own");
     let mut ck = cfg.make_client();
-    cfg.join(0);
-    let keys: Vec<String> = (0..NSHARDS).map(key_of).collect();
-    for k in &keys {
-        ck.put(k, "v");
-    }
+    let keys = first_group_holds_every_shard(&cfg, &mut ck);
     cfg.join(1);
     let conf = cfg.query();
     let moved: Vec<usize> = (0..NSHARDS).filter(|&s| conf.shards[s] == gid(1)).collect();
@@ -101,11 +107,7 @@ pub fn waits_for_shard_data<S: ShardImpl>() {
     let cfg = Config::<S>::with(3, false, -1);
     cfg.begin("Test (5B): a group serves a gained shard only once its data arrived");
     let mut ck = cfg.make_client();
-    cfg.join(0);
-    let keys: Vec<String> = (0..NSHARDS).map(key_of).collect();
-    for k in &keys {
-        ck.put(k, "v");
-    }
+    let keys = first_group_holds_every_shard(&cfg, &mut ck);
     cfg.shutdown_group(0);
     cfg.join(1);
     let conf = cfg.query();
@@ -251,11 +253,7 @@ pub fn restarted_group_catches_up<S: ShardImpl>() {
     let cfg = Config::<S>::with(3, false, 1);
     cfg.begin("Test (5B): a restarted group applies what earlier terms committed");
     let mut ck = cfg.make_client();
-    cfg.join(0);
-    let keys: Vec<String> = (0..NSHARDS).map(key_of).collect();
-    for k in &keys {
-        ck.put(k, "v");
-    }
+    let keys = first_group_holds_every_shard(&cfg, &mut ck);
     let a: Vec<String> = cfg.group_names(0);
     let b: Vec<String> = cfg.group_names(1);
     let trap = Arc::new(Mutex::new(Trap::default()));
