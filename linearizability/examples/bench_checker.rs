@@ -270,7 +270,6 @@ fn main() {
 
     println!();
     println!("stress: kv/c10-ok.txt and kv/c10-bad.txt as one object (KvMapModel, not partitioned)");
-    let mut whole_map_c10_ok = None;
     let mut whole_map = Vec::new();
     for name in ["kv/c10-ok.txt", "kv/c10-bad.txt"] {
         let (_, want, history) = histories.iter().find(|(f, _, _)| f == name).expect("c10 files");
@@ -289,16 +288,14 @@ fn main() {
             ms(t.best),
             t.runs
         );
-        if name == "kv/c10-ok.txt" {
-            whole_map_c10_ok = Some(t);
-        }
         whole_map.push((name.to_string(), v, t));
     }
 
     if let Some(path) = &args.porcupine {
         wrong += measured_against_porcupine(path, &histories, &timings, all_etcd, &whole_map);
     } else {
-        remembered_against_porcupine(&timings, whole_map_c10_ok, n_etcd);
+        let c10_ok = whole_map.iter().find(|(name, _, _)| name == "kv/c10-ok.txt").map(|w| w.2);
+        remembered_against_porcupine(&timings, c10_ok, n_etcd);
     }
     println!("load average at the end: {}", load_average());
     if wrong > 0 {
